@@ -1,0 +1,178 @@
+"""The environment's YAML file (``config/<env>.yaml``): the archive bucket and the tables to archive.
+
+The same file is read by Terraform (``yamldecode``), so it holds plain YAML values only, and the
+per-table fields here are exactly the table module's variables (``tests/terraform`` checks it).
+Errors name the file, the table and the field, and say what is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from archiver.policy import DeletionKind, Policies, PolicyError, TablePolicy, check_prefix
+
+__all__ = ["ConfigError", "EnvironmentConfig", "KeyAttribute", "KeySchema", "Retention", "TableConfig", "load_config"]
+
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names file, table and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeyAttribute(_Strict):
+    name: str = Field(min_length=1, max_length=255, description="Attribute name.")
+    type: Literal["S", "N", "B"] = Field(description="S (string), N (number) or B (binary).")
+
+
+class KeySchema(_Strict):
+    """The table's key, for local provisioning only: in AWS the table exists already."""
+
+    partition_key: KeyAttribute
+    sort_key: KeyAttribute | None = None
+
+
+class Retention(_Strict):
+    """Lifecycle of this table's archive objects (merged into the bucket's one lifecycle configuration)."""
+
+    transition_after_days: int | None = Field(
+        None, ge=30, description="Move objects above 128 KiB to STANDARD_IA after this many days."
+    )
+    expire_after_days: int | None = Field(None, ge=1, description="Delete archive objects after this many days.")
+
+    @model_validator(mode="after")
+    def _order(self) -> Retention:
+        if (
+            self.transition_after_days is not None
+            and self.expire_after_days is not None
+            and self.expire_after_days <= self.transition_after_days
+        ):
+            raise ValueError("expire_after_days must be greater than transition_after_days")
+        return self
+
+
+class TableConfig(_Strict):
+    """One table to archive, with its per-table settings (each one a variable of the Terraform module)."""
+
+    name: str = Field(description="The DynamoDB table name.")
+    prefix: str = Field("archive", description="First part of this table's object keys.")
+    capture: list[DeletionKind] = Field(
+        default_factory=lambda: [DeletionKind.USER, DeletionKind.TTL],
+        min_length=1,
+        description="Which deletions to archive: user, ttl, or both.",
+    )
+    ttl_attribute: str | None = Field(None, min_length=1, description="The table's TTL attribute, if any.")
+    drop_attributes: list[str] = Field(default_factory=list, description="Top-level attributes not archived.")
+    retention: Retention = Field(default_factory=Retention, description="Lifecycle of the archive objects.")
+    delivery: Literal["bus", "direct"] = Field(
+        "bus", description="bus: pipe -> EventBridge bus -> rule -> function; direct: pipe -> function."
+    )
+    key_schema: KeySchema | None = Field(None, description="The table's key (local provisioning only).")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if _TABLE_NAME.fullmatch(value) is None:
+            raise ValueError("a DynamoDB table name is 3 to 255 of A-Z a-z 0-9 _ . -")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        try:
+            return check_prefix(value)
+        except PolicyError as error:
+            raise ValueError(str(error)) from None
+
+    def policy(self) -> TablePolicy:
+        return TablePolicy(
+            prefix=self.prefix,
+            capture=frozenset(self.capture),
+            ttl_attribute=self.ttl_attribute,
+            drop_attributes=frozenset(self.drop_attributes),
+        )
+
+
+class EnvironmentConfig(_Strict):
+    """One environment: where its archive lives and which tables feed it."""
+
+    environment: str = Field(pattern=r"^[a-z][a-z0-9-]{0,19}$", description="Short name: local, dev, prod.")
+    region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="AWS region.")
+    bucket: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="The archive bucket for all tables."
+    )
+    dead_letter_queue: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,80}$", description="Local queue name; default <bucket>-dlq."
+    )
+    tables: list[TableConfig] = Field(min_length=1, description="The tables to archive.")
+
+    @field_validator("tables")
+    @classmethod
+    def _unique(cls, tables: list[TableConfig]) -> list[TableConfig]:
+        names = [t.name for t in tables]
+        doubled = sorted({n for n in names if names.count(n) > 1})
+        if doubled:
+            raise ValueError(f"table(s) listed twice: {', '.join(doubled)}")
+        return tables
+
+    @property
+    def queue_name(self) -> str:
+        return self.dead_letter_queue or f"{self.bucket}-dlq"
+
+    def table(self, name: str) -> TableConfig:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        known = ", ".join(t.name for t in self.tables)
+        raise ConfigError(f"table {name!r} is not in the configuration; configured tables: {known}")
+
+    def policies(self) -> Policies:
+        return Policies(tables={t.name: t.policy() for t in self.tables})
+
+
+def _where(data: Any, loc: tuple[int | str, ...]) -> str:
+    """Say 'table orders, field capture[0]' rather than 'tables.2.capture.0'."""
+    if len(loc) >= 2 and loc[0] == "tables" and isinstance(loc[1], int):
+        tables = data.get("tables") if isinstance(data, dict) else None
+        entry = tables[loc[1]] if isinstance(tables, list) and loc[1] < len(tables) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        table = f"table {name!r}" if name else f"table #{loc[1] + 1}"
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"{table}, field {rest}" if rest else table
+    return "field " + ".".join(str(p) for p in loc) if loc else "top level"
+
+
+def parse_config(data: Any, source: str = "<config>") -> EnvironmentConfig:
+    try:
+        return EnvironmentConfig.model_validate(data)
+    except ValidationError as error:
+        lines = [f"{source}: {len(error.errors())} problem(s):"]
+        for item in error.errors():
+            got = "" if item["type"] == "missing" else f" (got {item.get('input')!r})"
+            lines.append(f"  - {_where(data, tuple(item['loc']))}: {item['msg']}{got}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: str | Path) -> EnvironmentConfig:
+    """Read and validate one environment's YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration: {error.strerror or error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with environment, bucket and tables at the top level")
+    return parse_config(data, str(path))

@@ -1,0 +1,99 @@
+"""DeletedItem -> ArchiveObject: where a deletion lands in the bucket, and what the object says.
+
+Object key: ``<prefix>/<table>/<encoded key>/<version>.json``, with the version
+``<UTC time YYYYMMDDTHHMMSSZ>-<sequence number, 40 digits>-<16 hex of sha256(eventID)>``:
+
+- each deletion of a key gets its own object (the sequence number and eventID differ),
+- a redelivered event gets the same object (nothing in it comes from the clock or a counter),
+- versions sort lexicographically in deletion order (fixed-width time, then sequence number),
+- two events that share a sequence number, as published samples do, still differ by eventID.
+
+The body is deterministic too (sorted keys, no "archived at"), so a redelivery writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from archiver.policy import TablePolicy
+    from archiver.records import DeletedItem
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "VERSION_LENGTH",
+    "ArchiveObject",
+    "build_archive_object",
+    "key_folder",
+    "table_folder",
+]
+
+SCHEMA_VERSION = 1
+VERSION_LENGTH = 16 + 1 + 40 + 1 + 16
+_NO_TIME = "00000000T000000Z"
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveObject:
+    """One archived deletion: the object key and its UTF-8 JSON body, plus what goes in metadata."""
+
+    key: str
+    body: bytes
+    table: str
+    encoded_key: str
+    kind: str
+
+
+def table_folder(prefix: str, table: str) -> str:
+    """The common prefix of every object of one table, ending in '/'."""
+    return "/".join(part for part in (prefix, table) if part) + "/"
+
+
+def key_folder(prefix: str, table: str, encoded_key: str) -> str:
+    """The common prefix of every version of one key, ending in '/' (so it is no other key's)."""
+    return f"{table_folder(prefix, table)}{encoded_key}/"
+
+
+def version_of(item: DeletedItem) -> str:
+    stamp = item.deleted_at.strftime("%Y%m%dT%H%M%SZ") if item.deleted_at else _NO_TIME
+    return f"{stamp}-{item.sequence_number:040d}-{item.event_id_digest}"
+
+
+def _body(item: DeletedItem, policy: TablePolicy) -> dict[str, Any]:
+    key_names = set(item.key)
+    dropped = sorted(name for name in policy.drop_attributes if name in item.image and name not in key_names)
+    image = None if item.image_missing else {n: v for n, v in item.image.items() if n not in dropped}
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "table": item.table,
+        "key": item.key,
+        "encodedKey": item.encoded_key,
+        "deletedAt": item.deleted_at.isoformat().replace("+00:00", "Z") if item.deleted_at else None,
+        "deletion": {"kind": item.kind.value, "evidence": item.evidence.value},
+        "imageMissing": item.image_missing,
+        "image": image,
+        "droppedAttributes": dropped,
+        "stream": {
+            "eventID": item.event_id or None,
+            "sequenceNumber": str(item.sequence_number),
+            "region": item.region or None,
+            "eventSourceARN": item.event_source_arn or None,
+            "streamViewType": item.stream_view_type or None,
+            "approximateCreationDateTime": item.raw_creation_time,
+        },
+    }
+
+
+def build_archive_object(item: DeletedItem, policy: TablePolicy) -> ArchiveObject:
+    """The object that archives ``item`` under ``policy``; the same item always gives the same object."""
+    key = f"{key_folder(policy.prefix, item.table, item.encoded_key)}{version_of(item)}.json"
+    body = json.dumps(_body(item, policy), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return ArchiveObject(
+        key=key,
+        body=body.encode("utf-8", "surrogatepass"),
+        table=item.table,
+        encoded_key=item.encoded_key,
+        kind=item.kind.value,
+    )

@@ -1,0 +1,80 @@
+"""The ports: what the core needs from the outside world, named for the role, not the technology.
+
+Adapters (``adapters/``) and fakes (``tests/fakes.py``) satisfy these structurally; mypy checks it
+where they are passed in. Methods take and return core values and raise only the errors below,
+into which adapters translate whatever their SDK raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from archiver.archive import ArchiveObject
+
+__all__ = [
+    "ArchiveStore",
+    "DeadLetter",
+    "DeadLetterSink",
+    "DeadLetterUnavailableError",
+    "ObjectConflictError",
+    "StoreUnavailableError",
+]
+
+
+class StoreUnavailableError(Exception):
+    """The store could not be written or read, after the adapter's own retries."""
+
+    def __init__(self, message: str, *, attempts: int = 1, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.retryable = retryable
+
+
+class ObjectConflictError(Exception):
+    """An object with this key exists with other content: two deletions mapped to one key."""
+
+
+class DeadLetterUnavailableError(Exception):
+    """The dead-letter sink could not take the report, after the adapter's own retries."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record the archive could not take, with why; enough to redrive it later."""
+
+    record_id: str
+    reason: str
+    error: str  # the error class, e.g. "Unreadable" or "StoreUnavailableError"
+    record: object  # the record (or whole event) as received
+    table: str | None = None
+    attempts: int = 1
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ArchiveStore(Protocol):
+    """Where archive objects live. Writing an identical object twice is a success."""
+
+    def put(self, obj: ArchiveObject) -> None:
+        """Store ``obj`` unless its key exists; never overwrite.
+
+        Raises:
+            StoreUnavailableError: it could not be written.
+            ObjectConflictError: the key holds other content (only stores that can tell).
+        """
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Every object key under ``prefix``, in ascending order."""
+
+    def get(self, key: str) -> bytes:
+        """The body of one object. Raises KeyError where there is none."""
+
+
+class DeadLetterSink(Protocol):
+    """Where records that could not be archived are reported, with the reason, to be redriven."""
+
+    def report(self, letter: DeadLetter) -> None:
+        """Raises DeadLetterUnavailableError when the report could not be delivered."""

@@ -1,0 +1,158 @@
+"""archive_batch: stream records in, one Outcome per record out, nothing lost.
+
+Every REMOVE ends as exactly one of: ``Archived`` (in the store), ``DeadLettered`` (reported with
+its reason), or ``Failed`` (neither worked: the entry point must make the platform retry it).
+``Skipped`` is for what is not ours to archive: INSERT, MODIFY, and deletion kinds the table does
+not capture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from archiver.archive import build_archive_object
+from archiver.policy import Policies
+from archiver.ports import (
+    ArchiveStore,
+    DeadLetter,
+    DeadLetterSink,
+    DeadLetterUnavailableError,
+    ObjectConflictError,
+    StoreUnavailableError,
+)
+from archiver.records import DeletedItem, NotADeletion, Unreadable, read_record
+
+__all__ = ["Archived", "Archiver", "DeadLettered", "Failed", "Outcome", "Skipped", "summarise"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+Mapper = Callable[[Callable[[T], R], Iterable[T]], Iterator[R]]
+
+
+@dataclass(frozen=True, slots=True)
+class Archived:
+    record_id: str
+    table: str
+    encoded_key: str
+    object_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    record_id: str
+    reason: str
+    table: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLettered:
+    record_id: str
+    reason: str
+    table: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    record_id: str
+    reason: str
+    table: str | None = None
+
+
+Outcome = Archived | Skipped | DeadLettered | Failed
+
+
+def summarise(outcomes: Iterable[Outcome]) -> dict[str, int]:
+    """Counts per outcome, every outcome named even at zero, for logs and summaries."""
+    counts = {"archived": 0, "skipped": 0, "dead_lettered": 0, "failed": 0}
+    for outcome in outcomes:
+        match outcome:
+            case Archived():
+                counts["archived"] += 1
+            case Skipped():
+                counts["skipped"] += 1
+            case DeadLettered():
+                counts["dead_lettered"] += 1
+            case Failed():
+                counts["failed"] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class Archiver:
+    """The application service: wires the decisions to the ports.
+
+    ``mapper`` runs the per-record work; the composition root passes a bounded thread pool's
+    ``map`` so a batch's writes overlap, tests pass nothing and get the built-in ``map``.
+    """
+
+    store: ArchiveStore
+    dead_letters: DeadLetterSink
+    policies: Policies = field(default_factory=Policies)
+    mapper: Callable[..., Iterator[Outcome]] = map
+
+    def archive(self, records: Sequence[object]) -> list[Outcome]:
+        """One outcome per record, in the order given."""
+        return list(self.mapper(self._archive_one, records, range(len(records))))
+
+    def dead_letter_event(self, event: object, reason: str) -> Outcome:
+        """Report a whole event that holds no records we can read (an unknown envelope)."""
+        return self._dead_letter(DeadLetter("event", reason, "UnknownEnvelope", event))
+
+    def _archive_one(self, raw: object, index: int) -> Outcome:
+        try:
+            return self._decide(raw, index)
+        except Exception as error:  # noqa: BLE001 - a bug for one record must not lose the others
+            reason = f"internal error while archiving: {type(error).__name__}: {error}"
+            return self._dead_letter(DeadLetter(f"record#{index}", reason, type(error).__name__, raw))
+
+    def _decide(self, raw: object, index: int) -> Outcome:
+        parsed = read_record(raw, self.policies, index)
+        match parsed:
+            case NotADeletion(record_id, event_name):
+                return Skipped(record_id, f"{event_name} is not a deletion")
+            case Unreadable(record_id, reason, table):
+                return self._dead_letter(DeadLetter(record_id, reason, "Unreadable", raw, table))
+            case DeletedItem():
+                return self._store(parsed, raw)
+
+    def _store(self, item: DeletedItem, raw: object) -> Outcome:
+        policy = self.policies.for_table(item.table)
+        if item.kind not in policy.capture:
+            return Skipped(item.record_id, f"{item.kind} deletion not captured for {item.table}", item.table)
+        obj = build_archive_object(item, policy)
+        try:
+            self.store.put(obj)
+        except StoreUnavailableError as error:
+            reason = f"archive store unavailable: {error}"
+            letter = DeadLetter(
+                item.record_id,
+                reason,
+                type(error).__name__,
+                raw,
+                item.table,
+                error.attempts,
+                {"objectKey": obj.key, "encodedKey": item.encoded_key},
+            )
+            return self._dead_letter(letter)
+        except ObjectConflictError as error:
+            reason = f"object {error} already holds another deletion"
+            letter = DeadLetter(
+                item.record_id,
+                reason,
+                type(error).__name__,
+                raw,
+                item.table,
+                1,
+                {"objectKey": obj.key, "encodedKey": item.encoded_key},
+            )
+            return self._dead_letter(letter)
+        return Archived(item.record_id, item.table, item.encoded_key, obj.key)
+
+    def _dead_letter(self, letter: DeadLetter) -> Outcome:
+        try:
+            self.dead_letters.report(letter)
+        except DeadLetterUnavailableError as error:
+            return Failed(letter.record_id, f"{letter.reason}; and the dead-letter queue failed: {error}", letter.table)
+        return DeadLettered(letter.record_id, letter.reason, letter.table)
