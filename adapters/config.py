@@ -72,7 +72,7 @@ class TableConfig(_Strict):
     )
     ttl_attribute: str | None = Field(None, min_length=1, description="The table's TTL attribute, if any.")
     drop_attributes: list[str] = Field(default_factory=list, description="Top-level attributes not archived.")
-    retention: Retention = Field(default_factory=Retention, description="Lifecycle of the archive objects.")
+    retention: Retention = Field(Retention(), description="Lifecycle of the archive objects.")
     delivery: Literal["bus", "direct"] = Field(
         "bus", description="bus: pipe -> EventBridge bus -> rule -> function; direct: pipe -> function."
     )
@@ -107,9 +107,7 @@ class EnvironmentConfig(_Strict):
 
     environment: str = Field(pattern=r"^[a-z][a-z0-9-]{0,19}$", description="Short name: local, dev, prod.")
     region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="AWS region.")
-    bucket: str = Field(
-        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="The archive bucket for all tables."
-    )
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="The archive bucket for all tables.")
     dead_letter_queue: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_-]{1,80}$", description="Local queue name; default <bucket>-dlq."
     )

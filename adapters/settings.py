@@ -80,7 +80,7 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Settings from the environment, or a SettingsError naming each wrong variable and the fix."""
     try:
-        return Settings()  # type: ignore[call-arg]  # pydantic-settings fills the fields from the environment
+        return Settings()
     except ValidationError as error:
         problems = []
         for item in error.errors():

@@ -1,0 +1,110 @@
+"""Hypothesis against the proof of concept's naming, ``<table>/PK_<v>_SK_<v>.json``.
+
+Each test asks hypothesis to find a key that breaks one property of issue 2 under the old naming,
+asserts that it finds one, and then checks that ``encode_key`` survives the very same example.
+The minimal examples it finds are the bugs the new encoding exists to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from hypothesis import find, settings
+from hypothesis import strategies as st
+
+from archiver.archive import build_archive_object
+from archiver.keys import canonical_key, encode_key
+from archiver.policy import Policies, TablePolicy
+from archiver.records import DeletedItem, read_record
+from tests import strategies as kst
+from tests.builders import remove_record
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+SEARCH = settings(max_examples=5000, database=None, deadline=None)
+S3_SAFE = re.compile(r"[A-Za-z0-9!\-_.*'()/]+")
+
+
+def legacy_path(table: str, key: Mapping[str, Mapping[str, str]]) -> str:
+    """What the proof of concept wrote: attribute names and raw values joined by '_'."""
+    parts = [f"{name}_{value}" for name, attribute in key.items() for value in attribute.values()]
+    return f"{table}/{'_'.join(parts)}.json"
+
+
+_small_keys = st.lists(
+    st.tuples(
+        st.sampled_from(["PK", "SK"]),
+        st.sampled_from(["S", "N"]),
+        st.text(alphabet="1_SK", min_size=1, max_size=4),
+    ),
+    min_size=1,
+    max_size=2,
+    unique_by=lambda t: t[0],
+).map(lambda attrs: {name: {kind: value} for name, kind, value in attrs})
+
+
+def _valid(key: dict) -> bool:
+    try:
+        canonical_key(key)
+    except ValueError:
+        return False
+    return True
+
+
+def test_old_naming_gives_two_keys_one_path_new_naming_does_not() -> None:
+    first, second = find(
+        st.tuples(_small_keys, _small_keys),
+        lambda pair: (
+            _valid(pair[0])
+            and _valid(pair[1])
+            and canonical_key(pair[0]) != canonical_key(pair[1])
+            and legacy_path("t", pair[0]) == legacy_path("t", pair[1])
+        ),
+        settings=SEARCH,
+    )
+    assert encode_key(first) != encode_key(second)
+
+
+def test_old_naming_gives_one_number_two_paths_new_naming_does_not() -> None:
+    first, second = find(
+        kst.numbers().flatmap(lambda n: st.tuples(kst.spellings(n), kst.spellings(n))),
+        lambda pair: legacy_path("t", {"PK": {"N": pair[0]}}) != legacy_path("t", {"PK": {"N": pair[1]}}),
+        settings=SEARCH,
+    )
+    assert Decimal(first) == Decimal(second)
+    assert encode_key({"PK": {"N": first}}) == encode_key({"PK": {"N": second}})
+
+
+def test_old_naming_leaves_s3s_safe_characters_new_naming_does_not() -> None:
+    key = find(kst.keys(), lambda k: S3_SAFE.fullmatch(legacy_path("t", k)) is None, settings=SEARCH)
+    assert re.fullmatch(r"[A-Za-z0-9!\-_.*'()]+", encode_key(key))
+
+
+def test_old_naming_makes_false_folders_new_naming_does_not() -> None:
+    key = find(kst.keys(), lambda k: legacy_path("t", k).count("/") > 1, settings=SEARCH)
+    assert "/" not in encode_key(key)
+
+
+def test_old_naming_overflows_s3s_key_limit_new_naming_does_not() -> None:
+    key = find(kst.keys(), lambda k: len(legacy_path("t", k).encode()) > 1024, settings=SEARCH)
+    assert len(encode_key(key)) <= 512
+
+
+def test_old_naming_overwrites_a_second_deletion_of_the_same_key_new_naming_keeps_both() -> None:
+    # given one key deleted, re-created and deleted again: two stream records
+    first = remove_record(event_id="first", sequence="100000000000000000001", created=1700000000)
+    second = remove_record(event_id="second", sequence="100000000000000000002", created=1700000060)
+    # the old naming gives both the same path, so the second overwrote the first
+    assert legacy_path("orders", first["dynamodb"]["Keys"]) == legacy_path("orders", second["dynamodb"]["Keys"])
+    # the new one gives two objects, in deletion order
+    paths = [_object_key(first), _object_key(second)]
+    assert paths[0] < paths[1]
+
+
+def _object_key(record: dict) -> str:
+    item = read_record(record, Policies())
+    assert isinstance(item, DeletedItem)
+    return build_archive_object(item, TablePolicy()).key

@@ -1,0 +1,131 @@
+"""Reading one stream record: what is a deletion, of which kind, and why a record is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from archiver.policy import DeletionKind, Policies, TablePolicy
+from archiver.records import DeletedItem, NotADeletion, TtlEvidence, Unreadable, read_record, table_from_arn
+from tests.builders import insert_record, remove_record
+
+
+def read(record: object, **policy: object) -> DeletedItem:
+    parsed = read_record(record, Policies(default=TablePolicy(**policy)))  # type: ignore[arg-type]
+    assert isinstance(parsed, DeletedItem), parsed
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("arn", "table"),
+    [
+        ("arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2024-01-01T00:00:00.000", "orders"),
+        ("arn:aws:dynamodb:us-east-1:111122223333:table/EventSourceTable", "EventSourceTable"),
+        ("arn:aws-cn:dynamodb:cn-north-1:123456789012:table/a.b-c_d/stream/x", "a.b-c_d"),
+        ("stream-ARN", None),
+        ("arn:aws:dynamodb:us-east-1:1:table/x", None),
+        (None, None),
+    ],
+)
+def test_table_comes_from_a_table_or_stream_arn(arn: str | None, table: str | None) -> None:
+    assert table_from_arn(arn) == table
+
+
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        (1693997155, datetime(2023, 9, 6, 10, 45, 55, tzinfo=UTC)),
+        (1693997155.0, datetime(2023, 9, 6, 10, 45, 55, tzinfo=UTC)),
+        ("1.44130524E9", datetime(2015, 9, 3, 18, 34, tzinfo=UTC)),
+        (1.44130524e9, datetime(2015, 9, 3, 18, 34, tzinfo=UTC)),
+        (1480642020000, datetime(2016, 12, 2, 1, 27, tzinfo=UTC)),
+        (None, None),
+    ],
+)
+def test_creation_time_is_read_in_every_published_form(created: object, expected: datetime | None) -> None:
+    assert read(remove_record(created=created)).deleted_at == expected
+
+
+def test_ttl_identity_marks_a_ttl_deletion() -> None:
+    item = read(remove_record(ttl=True))
+    assert (item.kind, item.evidence) == (DeletionKind.TTL, TtlEvidence.USER_IDENTITY)
+
+
+def test_expired_ttl_attribute_marks_a_replicated_ttl_deletion() -> None:
+    # given a global-table replica's REMOVE: no TTL identity, but the TTL attribute had passed
+    image = {"PK": {"S": "a"}, "expires": {"N": "1699999999"}}
+    record = remove_record(keys={"PK": {"S": "a"}}, old_image=image, created=1700000000)
+    # then it counts as TTL, and says which evidence decided
+    item = read(record, ttl_attribute="expires")
+    assert (item.kind, item.evidence) == (DeletionKind.TTL, TtlEvidence.EXPIRED_ATTRIBUTE)
+
+
+def test_future_ttl_attribute_is_a_user_deletion() -> None:
+    image = {"PK": {"S": "a"}, "expires": {"N": "1700000001"}}
+    record = remove_record(keys={"PK": {"S": "a"}}, old_image=image, created=1700000000)
+    assert read(record, ttl_attribute="expires").kind is DeletionKind.USER
+    assert read(remove_record()).evidence is TtlEvidence.NONE
+
+
+def test_keys_only_record_is_kept_with_its_image_marked_missing() -> None:
+    item = read(remove_record(view="KEYS_ONLY"))
+    assert item.image_missing and item.image == {}
+    assert item.key == {"PK": {"S": "USER#123"}, "SK": {"S": "PROFILE"}}
+
+
+def test_insert_and_modify_are_not_deletions() -> None:
+    assert isinstance(read_record(insert_record(), Policies()), NotADeletion)
+
+
+def test_record_without_table_uses_the_fallback_or_is_refused() -> None:
+    record = remove_record(arn="stream-ARN")
+    assert read_record(record, Policies(fallback_table="orders")).table == "orders"  # type: ignore[union-attr]
+    refused = read_record(record, Policies())
+    assert isinstance(refused, Unreadable)
+    assert "eventSourceARN" in refused.reason and "ARCHIVER_TABLE" in refused.reason
+
+
+def test_java_v1_null_padded_attributes_are_read_as_their_one_type() -> None:
+    padded = {
+        "S": None,
+        "N": "5",
+        "B": None,
+        "SS": None,
+        "NS": None,
+        "BS": None,
+        "M": None,
+        "L": None,
+        "BOOL": None,
+        "NULL": None,
+    }
+    item = read(remove_record(keys={"id": padded}, old_image={"id": padded}))
+    assert item.key == {"id": {"N": "5"}} and item.image == {"id": {"N": "5"}}
+
+
+def _without(field: str) -> dict:
+    record = remove_record()
+    del record["dynamodb"][field]
+    return record
+
+
+@pytest.mark.parametrize(
+    ("record", "named"),
+    [
+        ("not a record", "not a JSON object"),
+        ({**remove_record(), "dynamodb": None}, "dynamodb is missing"),
+        ({**remove_record(), "dynamodb": []}, "dynamodb is []"),
+        (_without("Keys"), "dynamodb.Keys is missing"),
+        (remove_record(keys={"PK": {"S": 5}}), "dynamodb.Keys.PK.S is 5"),
+        (remove_record(keys={"PK": {"X": "a"}}), "dynamodb.Keys.PK has type 'X'"),
+        (remove_record(old_image={"n": {"N": "abc"}}), "dynamodb.OldImage.n.N is 'abc'"),
+        (remove_record(old_image={"m": {"M": {"x": {"L": [{"BOOL": "yes"}]}}}}), "OldImage.m.M.x.L[0].BOOL"),
+        (remove_record(created="yesterday"), "ApproximateCreationDateTime is 'yesterday'"),
+        (remove_record(sequence="12ab"), "SequenceNumber is '12ab'"),
+        ({**remove_record(), "eventName": "DELETE"}, "eventName is 'DELETE'"),
+    ],
+)
+def test_malformed_records_are_refused_naming_the_field(record: object, named: str) -> None:
+    parsed = read_record(record, Policies())
+    assert isinstance(parsed, Unreadable)
+    assert named in parsed.reason
