@@ -22,7 +22,7 @@ from archiver.ports import (
     ObjectConflictError,
     StoreUnavailableError,
 )
-from archiver.records import DeletedItem, NotADeletion, Unreadable, read_record
+from archiver.records import DeletedItem, NotADeletion, Unreadable, read_record, record_id_of
 
 __all__ = ["Archived", "Archiver", "DeadLettered", "Failed", "Outcome", "Skipped", "summarise"]
 
@@ -105,7 +105,7 @@ class Archiver:
             return self._decide(raw, index)
         except Exception as error:  # noqa: BLE001 - a bug for one record must not lose the others
             reason = f"internal error while archiving: {type(error).__name__}: {error}"
-            return self._dead_letter(DeadLetter(f"record#{index}", reason, type(error).__name__, raw))
+            return self._dead_letter(DeadLetter(record_id_of(raw, index), reason, type(error).__name__, raw))
 
     def _decide(self, raw: object, index: int) -> Outcome:
         parsed = read_record(raw, self.policies, index)

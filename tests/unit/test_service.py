@@ -103,3 +103,16 @@ def test_concurrent_mapper_keeps_one_outcome_per_record_in_order(store: FakeArch
 def test_unknown_envelope_is_dead_lettered_whole(letters: FakeDeadLetterSink) -> None:
     outcome = Archiver(FakeArchiveStore(), letters).dead_letter_event({"foo": 1}, "unknown")
     assert isinstance(outcome, DeadLettered) and letters.letters[0].record == {"foo": 1}
+
+
+class _BuggyStore(FakeArchiveStore):
+    def put(self, obj: object) -> None:  # type: ignore[override]
+        raise RuntimeError("bug in an adapter")
+
+
+def test_an_unexpected_error_for_one_record_dead_letters_it_and_spares_the_rest(
+    letters: FakeDeadLetterSink,
+) -> None:
+    outcomes = Archiver(_BuggyStore(), letters).archive([remove_record(event_id="x"), {"eventName": "INSERT"}])
+    assert isinstance(outcomes[0], DeadLettered) and isinstance(outcomes[1], Skipped)
+    assert letters.letters[0].record_id == "x" and "RuntimeError: bug in an adapter" in letters.letters[0].reason
