@@ -1,0 +1,166 @@
+"""S3ArchiveStore: the ArchiveStore port on one S3 bucket, write-once, with bounded retries.
+
+Every put is conditional (``IfNoneMatch="*"``): S3 writes the object only if the key is free and
+answers 412 ``PreconditionFailed`` otherwise, so an archived deletion is never overwritten. A 412
+means "this deletion is already archived" and is a success, because an object key is derived from
+the deletion itself (time, sequence number, eventID; see ``archiver/archive.py``) and its body is
+deterministic: the only writer of that key is an earlier delivery of the same record.
+
+How the retries combine, and the trap they must survive:
+
+- ``adapters/aws.py`` turns botocore's retries off (``total_max_attempts=1``), so each tenacity
+  attempt in :class:`~adapters.retries.RetryPolicy` is exactly one HTTP request, and the policy
+  alone decides what is retried (throttling, 5xx, 409 ``ConditionalRequestConflict``, dropped
+  connections) and logs each retry. With botocore retries on as well, attempts multiply.
+- A put can *succeed* in S3 and still look failed here: the connection drops or a 500 comes back
+  after S3 committed the write. The retry then meets its own object and is answered 412. Treating
+  412 as success is what turns that lost answer into ``Archived`` (one object, no dead letter)
+  instead of a false failure; treating it as an error would dead-letter a record that is archived.
+- 409 ``ConditionalRequestConflict`` means another conditional write to the same key is in flight
+  (a duplicate delivery handled concurrently); retrying gets the 412 above once that one lands.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+import structlog
+from botocore.exceptions import ClientError
+
+from adapters.retries import AWSCallError, RetryPolicy, error_code, http_status
+from archiver.ports import StoreUnavailableError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from mypy_boto3_s3 import S3Client
+
+    from archiver.archive import ArchiveObject
+
+__all__ = ["METADATA_ENCODED_KEY", "METADATA_KIND", "METADATA_TABLE", "S3ArchiveStore"]
+
+METADATA_ENCODED_KEY = "archiver-encoded-key"
+METADATA_TABLE = "archiver-table"
+METADATA_KIND = "archiver-deletion-kind"
+_ALREADY_EXISTS = "PreconditionFailed"
+T = TypeVar("T")
+_log = structlog.get_logger("adapters.s3_store")
+
+
+class S3ArchiveStore:
+    """Archive objects in ``bucket``, encrypted at rest (SSE-S3, or SSE-KMS with ``kms_key_id``).
+
+    Args:
+        client: an S3 client, ideally from ``adapters.aws.aws_clients`` (botocore retries off).
+        bucket: the archive bucket.
+        kms_key_id: a KMS key id, ARN or alias for SSE-KMS; ``None`` for SSE-S3 (AES256).
+        retry: attempts, total time and waits; tests pass tiny waits.
+        page_size: keys per ListObjectsV2 page (S3's maximum, 1,000, unless a test wants pages).
+    """
+
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        kms_key_id: str | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        page_size: int = 1000,
+    ) -> None:
+        self._client = client
+        self.bucket = bucket
+        self.kms_key_id = kms_key_id
+        self._retry = retry or RetryPolicy()
+        self._page_size = page_size
+        self._encryption: dict[str, str] = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
+            if kms_key_id
+            else {"ServerSideEncryption": "AES256"}
+        )
+
+    def put(self, obj: ArchiveObject) -> None:
+        """Write ``obj`` unless its key exists (then it is this deletion, already archived)."""
+        context = {"table": obj.table, "encoded_key": obj.encoded_key, "object_key": obj.key}
+
+        def attempt() -> None:
+            try:
+                self._client.put_object(
+                    Bucket=self.bucket,
+                    Key=obj.key,
+                    Body=obj.body,
+                    ContentType="application/json",
+                    IfNoneMatch="*",
+                    Metadata=_metadata(obj),
+                    **self._encryption,  # type: ignore[arg-type]
+                )
+            except ClientError as error:
+                if _already_exists(error):
+                    _log.debug("archive object exists; this deletion is archived already", **context)
+                    return
+                raise
+
+        self._call("s3:PutObject", attempt, **context)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Every key under ``prefix``, ascending (S3 lists in UTF-8 binary order), page by page.
+
+        Pages by continuation token rather than with a paginator so that each page is one retried
+        call: a paginator's generator is dead after its first exception, and retrying ``next()`` on
+        it would end the listing early, silently.
+        """
+        token: str | None = None
+        while True:
+            request: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": self._page_size}
+            if token:
+                request["ContinuationToken"] = token
+            page = self._call("s3:ListObjectsV2", partial(self._client.list_objects_v2, **request), prefix=prefix)
+            for item in page.get("Contents", []):
+                yield item["Key"]
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+
+    def get(self, key: str) -> bytes:
+        """The object's body; KeyError if there is none."""
+
+        def attempt() -> bytes:
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+            return response["Body"].read()  # inside the attempt: a dropped stream is retried too
+
+        try:
+            return self._call("s3:GetObject", attempt, object_key=key)
+        except StoreUnavailableError as error:
+            if isinstance(error.__cause__, AWSCallError) and error.__cause__.code in ("NoSuchKey", "404"):
+                raise KeyError(key) from None
+            raise
+
+    def _call(self, operation: str, fn: Callable[[], T], **context: Any) -> T:
+        try:
+            return self._retry.call(operation, fn, bucket=self.bucket, **context)
+        except AWSCallError as error:
+            raise StoreUnavailableError(
+                f"{error} (bucket {self.bucket!r})", attempts=error.attempts, retryable=error.retryable
+            ) from error
+
+
+def _already_exists(error: Exception) -> bool:
+    return isinstance(error, ClientError) and (error_code(error) == _ALREADY_EXISTS or http_status(error) == 412)
+
+
+def _metadata(obj: ArchiveObject) -> dict[str, str]:
+    """S3 user metadata travels in HTTP headers, so it must be ASCII: anything else is %-encoded.
+
+    The encoded key and the deletion kind are ASCII by construction; a table name from a record's
+    ARN is too, but one from configuration is not checked, so it is quoted to be safe.
+    """
+    return {
+        METADATA_ENCODED_KEY: _ascii(obj.encoded_key),
+        METADATA_TABLE: _ascii(obj.table),
+        METADATA_KIND: _ascii(obj.kind),
+    }
+
+
+def _ascii(value: str) -> str:
+    return value if value.isascii() and value.isprintable() else quote(value, safe="")
