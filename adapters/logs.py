@@ -1,0 +1,133 @@
+"""Logging: JSON lines where machines read them (Lambda, pipes, files), readable text in a terminal.
+
+Every line about a record carries ``table``, ``record_id`` (the eventID where the record has one)
+and ``encoded_key``, so one deletion can be followed through CloudWatch Logs Insights with a single
+filter; each invocation ends with one summary line holding the count per outcome and the elapsed
+milliseconds. Configuration is explicit (``configure_logging``), called by the entry points, never
+at import: importing an adapter must not change how the host process logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from archiver.keys import encode_key
+from archiver.service import Archived, DeadLettered, Failed, Skipped, summarise
+
+if TYPE_CHECKING:
+    from archiver.service import Outcome
+
+__all__ = ["configure_logging", "log_outcomes", "wants_json"]
+
+_log = structlog.get_logger("adapters.lambda_handler")
+
+
+class _StdoutLogger:
+    """Writes whole lines to whatever ``sys.stdout`` is at the time of the call.
+
+    Binding the stream once (structlog's PrintLogger does) breaks when a test runner or a tool
+    swaps ``sys.stdout`` later; the lock keeps lines from concurrent worker threads whole.
+    """
+
+    _lock = threading.Lock()
+
+    def msg(self, message: str) -> None:
+        with self._lock:
+            sys.stdout.write(message + "\n")
+            sys.stdout.flush()
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def _stdout_logger(*_args: Any) -> _StdoutLogger:
+    return _StdoutLogger()
+
+
+def wants_json(environ: Mapping[str, str] | None = None, stream: Any = None) -> bool:
+    """JSON in Lambda (``AWS_LAMBDA_FUNCTION_NAME`` set) or whenever output is not a terminal."""
+    environ = os.environ if environ is None else environ
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME")) or not (callable(isatty) and isatty())
+
+
+def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
+    """Configure structlog for this process: ``level`` is DEBUG, INFO, WARNING or ERROR.
+
+    Args:
+        json: force JSON lines (True) or console text (False); None decides with :func:`wants_json`.
+    """
+    as_json = wants_json() if json is None else json
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+    ]
+    if as_json:
+        processors += [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(default=str)]
+    else:
+        processors.append(structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty()))
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        logger_factory=_stdout_logger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def log_outcomes(
+    records: Sequence[object], outcomes: Sequence[Outcome], *, shape: str, elapsed_ms: float
+) -> dict[str, int]:
+    """One line per record that was not archived (and per archived one at DEBUG), then the summary.
+
+    Returns the counts per outcome, as logged.
+    """
+    for raw, outcome in zip(records, outcomes, strict=True):
+        match outcome:
+            case Archived(record_id, table, encoded_key, object_key):
+                _log.debug(
+                    "record archived", record_id=record_id, table=table, encoded_key=encoded_key, object_key=object_key
+                )
+            case Skipped(record_id, reason, table):
+                _log.debug(
+                    "record skipped", record_id=record_id, table=table, encoded_key=_encoded_key(raw), reason=reason
+                )
+            case DeadLettered(record_id, reason, table):
+                _log.warning(
+                    "record not archived; dead-lettered",
+                    record_id=record_id,
+                    table=table,
+                    encoded_key=_encoded_key(raw),
+                    reason=reason,
+                )
+            case Failed(record_id, reason, table):
+                _log.error(
+                    "record not archived and not dead-lettered; the platform will retry it",
+                    record_id=record_id,
+                    table=table,
+                    encoded_key=_encoded_key(raw),
+                    reason=reason,
+                )
+    counts = summarise(outcomes)
+    _log.info("invocation summary", shape=shape, records=len(outcomes), elapsed_ms=round(elapsed_ms, 1), **counts)
+    return counts
+
+
+def _encoded_key(raw: object) -> str | None:
+    """The record's encoded key for the log line, where its Keys can be read; None otherwise."""
+    dynamodb = raw.get("dynamodb") if isinstance(raw, Mapping) else None
+    keys = dynamodb.get("Keys") if isinstance(dynamodb, Mapping) else None
+    if not isinstance(keys, Mapping):
+        return None
+    try:
+        return encode_key(keys)
+    except (ValueError, TypeError, AttributeError):
+        return None
