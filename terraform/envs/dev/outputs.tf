@@ -1,0 +1,34 @@
+output "bucket_name" {
+  description = "The archive bucket."
+  value       = module.environment.bucket_name
+}
+
+output "kms_key_arn" {
+  description = "The archive's KMS key."
+  value       = module.environment.kms_key_arn
+}
+
+output "event_bus_name" {
+  description = "The EventBridge bus the pipes of bus tables deliver to."
+  value       = module.environment.event_bus_name
+}
+
+output "function_names" {
+  description = "Archiving function per table."
+  value       = { for name, table in module.table_archive : name => table.function_name }
+}
+
+output "dead_letter_queue_urls" {
+  description = "Dead-letter queue per table: deletions that could not be archived."
+  value       = { for name, table in module.table_archive : name => table.dead_letter_queue_url }
+}
+
+output "pipe_arns" {
+  description = "EventBridge pipe per table."
+  value       = { for name, table in module.table_archive : name => table.pipe_arn }
+}
+
+output "archive_folders" {
+  description = "Where each table's objects are: s3://<bucket>/<folder>."
+  value       = { for name, table in module.table_archive : name => table.archive_folder }
+}

@@ -1,0 +1,279 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.region
+}
+
+################################################################################
+# KMS key: archive objects, the functions' log groups and dead-letter queues
+################################################################################
+
+resource "aws_kms_key" "this" {
+  description             = "dynamo-archive ${var.environment}: archive bucket, function logs and dead-letter queues"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_deletion_window_in_days
+
+  # Written inline (not an aws_iam_policy_document) because a key policy's Resource is always "*":
+  # it means "this key".
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # IAM policies of this account decide who uses the key (the functions' roles get only
+        # GenerateDataKey/Encrypt through S3, and Decrypt through SQS).
+        Sid       = "AccountAdministersThroughIAM"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        # Encrypted log groups: CloudWatch Logs uses the key for this account's log groups only.
+        Sid       = "CloudWatchLogsForThisAccount"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${local.region}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnLike = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
+          }
+        }
+      },
+      {
+        # An EventBridge rule's dead-letter queue is encrypted with this key: EventBridge itself
+        # (not a role) sends the message, for rules of this account.
+        Sid       = "EventBridgeDeadLettersForThisAccount"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
+    ]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name_prefix}-${var.environment}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+################################################################################
+# Archive bucket
+################################################################################
+
+resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a per-organisation DR decision; the archive is versioned and can be replicated by the caller.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes object-created events; the archive is read on demand (list/restore).
+  bucket              = var.bucket_name
+  object_lock_enabled = var.object_lock != null
+
+  tags = var.tags
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    # The bucket key cuts KMS requests (and cost) to one per bucket key period, not one per object.
+    bucket_key_enabled = true
+
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.this.arn
+    }
+  }
+}
+
+data "aws_iam_policy_document" "bucket" {
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.this.arn,
+      "${aws_s3_bucket.this.arn}/*",
+    ]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  bucket = aws_s3_bucket.this.id
+  policy = data.aws_iam_policy_document.bucket.json
+
+  # Put the policy after the public access block, so S3 judges it with the block in place.
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+resource "aws_s3_bucket_object_lock_configuration" "this" {
+  count = var.object_lock == null ? 0 : 1
+
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    default_retention {
+      mode = var.object_lock.mode
+      days = var.object_lock.days
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+resource "aws_s3_bucket_logging" "this" {
+  count = var.access_log_bucket == null ? 0 : 1
+
+  bucket        = aws_s3_bucket.this.id
+  target_bucket = var.access_log_bucket
+  target_prefix = "${var.access_log_prefix}${var.bucket_name}/"
+}
+
+################################################################################
+# Lifecycle: one configuration for the bucket, one or two rules per table
+################################################################################
+
+locals {
+  # Per table: an "expire" rule (always: noncurrent versions, plus expiry of
+  # current versions when expire_after_days is set) and, when transition_after_days is set, a
+  # "transition" rule limited to objects above 128 KiB (smaller ones cost more in STANDARD_IA).
+  lifecycle_rules = flatten([
+    for table, t in var.tables : concat(
+      [{
+        id                = "${table}-expire"
+        folder            = t.folder
+        expire_after_days = t.retention.expire_after_days
+      }],
+      t.retention.transition_after_days == null ? [] : [{
+        id                    = "${table}-transition"
+        folder                = t.folder
+        transition_after_days = t.retention.transition_after_days
+      }],
+    )
+  ])
+  expire_rules     = [for r in local.lifecycle_rules : r if endswith(r.id, "-expire")]
+  transition_rules = [for r in local.lifecycle_rules : r if endswith(r.id, "-transition")]
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  count = length(var.tables) == 0 ? 0 : 1
+
+  bucket = aws_s3_bucket.this.id
+
+  # Bucket-wide: an unfinished multipart upload is never an archive object.
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = var.abort_incomplete_multipart_upload_days
+    }
+  }
+
+  dynamic "rule" {
+    for_each = local.expire_rules
+
+    content {
+      id     = rule.value.id
+      status = "Enabled"
+
+      filter {
+        prefix = rule.value.folder
+      }
+
+      dynamic "expiration" {
+        for_each = rule.value.expire_after_days == null ? [] : [rule.value.expire_after_days]
+
+        content {
+          days = expiration.value
+        }
+      }
+
+      noncurrent_version_expiration {
+        noncurrent_days = var.noncurrent_version_expiration_days
+      }
+    }
+  }
+
+  dynamic "rule" {
+    for_each = local.transition_rules
+
+    content {
+      id     = rule.value.id
+      status = "Enabled"
+
+      filter {
+        and {
+          prefix                   = rule.value.folder
+          object_size_greater_than = 131072 # 128 KiB: below it STANDARD_IA bills 128 KiB anyway
+        }
+      }
+
+      transition {
+        days          = rule.value.transition_after_days
+        storage_class = "STANDARD_IA"
+      }
+    }
+  }
+
+  # Versioning must be on before noncurrent-version rules mean anything.
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+################################################################################
+# Event bus: the pipes of "bus" tables put REMOVE records here; each table's rule picks its own
+################################################################################
+
+resource "aws_cloudwatch_event_bus" "this" {
+  name = "${var.name_prefix}-${var.environment}"
+
+  tags = var.tags
+}

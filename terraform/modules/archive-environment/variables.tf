@@ -1,0 +1,144 @@
+variable "environment" {
+  description = "Short name of the environment (the YAML's `environment`): part of the key alias and bus names."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,19}$", var.environment))
+    error_message = "environment is 1 to 20 of a-z 0-9 -, starting with a letter (as in adapters/config.py)."
+  }
+}
+
+variable "name_prefix" {
+  description = "First part of the names this module gives (KMS alias, event bus)."
+  type        = string
+  default     = "dynamo-archive"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,29}$", var.name_prefix))
+    error_message = "name_prefix is 1 to 30 of A-Z a-z 0-9 _ -, starting with a letter or digit."
+  }
+}
+
+variable "bucket_name" {
+  description = "Name of the archive bucket shared by every table of the environment (the YAML's `bucket`)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name is 3 to 63 of a-z 0-9 . -, starting and ending with a letter or digit."
+  }
+}
+
+variable "tables" {
+  description = "Per table, keyed by table name: its key folder (`<prefix>/<table>/`, the table module's `lifecycle_rule` output) and retention; merged into the bucket's one lifecycle configuration."
+  type = map(object({
+    folder = string
+    retention = object({
+      transition_after_days = optional(number)
+      expire_after_days     = optional(number)
+    })
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for t in values(var.tables) : endswith(t.folder, "/") && !startswith(t.folder, "/")])
+    error_message = "Each tables[*].folder ends with '/' and does not start with '/', e.g. archive/orders/."
+  }
+
+  validation {
+    condition = alltrue([for t in values(var.tables) : (
+      (t.retention.transition_after_days == null || try(t.retention.transition_after_days >= 30, false)) &&
+      (t.retention.expire_after_days == null || try(t.retention.expire_after_days >= 1, false)) &&
+      (t.retention.transition_after_days == null || t.retention.expire_after_days == null ||
+      try(t.retention.expire_after_days > t.retention.transition_after_days, false))
+    )])
+    error_message = "retention: transition_after_days >= 30, expire_after_days >= 1, and expire_after_days > transition_after_days when both are set."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days after which a noncurrent (overwritten or deleted) version of an archive object is removed."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1 && floor(var.noncurrent_version_expiration_days) == var.noncurrent_version_expiration_days
+    error_message = "noncurrent_version_expiration_days is a whole number of days, at least 1."
+  }
+}
+
+variable "abort_incomplete_multipart_upload_days" {
+  description = "Days after which an unfinished multipart upload is aborted and its parts deleted."
+  type        = number
+  default     = 7
+  nullable    = false
+
+  validation {
+    condition     = var.abort_incomplete_multipart_upload_days >= 1 && floor(var.abort_incomplete_multipart_upload_days) == var.abort_incomplete_multipart_upload_days
+    error_message = "abort_incomplete_multipart_upload_days is a whole number of days, at least 1."
+  }
+}
+
+variable "object_lock" {
+  description = "Object Lock default retention (WORM) for archive objects, or null for none. Can only be turned on when the bucket is created."
+  type = object({
+    mode = optional(string, "GOVERNANCE")
+    days = number
+  })
+  default = null
+
+  validation {
+    condition     = var.object_lock == null || try(contains(["GOVERNANCE", "COMPLIANCE"], var.object_lock.mode) && var.object_lock.days >= 1, false)
+    error_message = "object_lock is null, or { mode = GOVERNANCE | COMPLIANCE, days >= 1 }."
+  }
+}
+
+variable "access_log_bucket" {
+  description = "Bucket that receives S3 server access logs of the archive bucket, or null for no access logging."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.access_log_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_log_bucket))
+    error_message = "access_log_bucket is null or a bucket name (3 to 63 of a-z 0-9 . -)."
+  }
+}
+
+variable "access_log_prefix" {
+  description = "Key prefix of the access logs in access_log_bucket."
+  type        = string
+  default     = "s3-access/"
+  nullable    = false
+
+  validation {
+    condition     = length(var.access_log_prefix) <= 512
+    error_message = "access_log_prefix is at most 512 characters."
+  }
+}
+
+variable "kms_deletion_window_in_days" {
+  description = "Waiting period before the archive's KMS key is deleted once scheduled for deletion."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.kms_deletion_window_in_days >= 7 && var.kms_deletion_window_in_days <= 30
+    error_message = "kms_deletion_window_in_days is between 7 and 30."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource of the module."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) <= 128 && length(v) <= 256])
+    error_message = "Tag keys are at most 128 and values at most 256 characters."
+  }
+}

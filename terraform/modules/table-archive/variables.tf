@@ -1,0 +1,423 @@
+################################################################################
+# Per-table settings: exactly the fields of adapters.config.TableConfig (name -> table_name;
+# key_schema is for local provisioning only, the table exists already in AWS).
+# Environments pass `try(each.value.<field>, null)`; nullable = false turns null into the default.
+################################################################################
+
+variable "table_name" {
+  description = "Name of the existing DynamoDB table to archive (the YAML's `name`); its stream must be on with OLD_IMAGE or NEW_AND_OLD_IMAGES."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.table_name))
+    error_message = "table_name is a DynamoDB table name: 3 to 255 of A-Z a-z 0-9 _ . -"
+  }
+}
+
+variable "prefix" {
+  description = "First part of this table's object keys: objects are <prefix>/<table>/<encoded key>/<version>.json (empty: <table>/...)."
+  type        = string
+  default     = "archive"
+  nullable    = false
+
+  validation {
+    condition = var.prefix == "" || (
+      length(var.prefix) <= 128 &&
+      can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.prefix)) &&
+      alltrue([for part in split("/", var.prefix) : !contains([".", ".."], part)])
+    )
+    error_message = "prefix is empty or at most 128 bytes of A-Z a-z 0-9 ! - _ . * ' ( ) in '/'-separated parts (no '.' or '..' part), without a leading or trailing '/'."
+  }
+}
+
+variable "capture" {
+  description = "Which deletions to archive: user deletions, TTL expiries, or both. The pipe filters the stream to these."
+  type        = set(string)
+  default     = ["user", "ttl"]
+  nullable    = false
+
+  validation {
+    condition     = length(var.capture) > 0 && length(setsubtract(var.capture, ["user", "ttl"])) == 0
+    error_message = "capture takes one or both of: user, ttl."
+  }
+}
+
+variable "ttl_attribute" {
+  description = "The table's TTL attribute, if it has one: recognises TTL deletions replicated into another region of a global table (they carry no TTL identity)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ttl_attribute == null || try(length(var.ttl_attribute) >= 1 && length(var.ttl_attribute) <= 255, false)
+    error_message = "ttl_attribute is null or an attribute name of 1 to 255 characters."
+  }
+}
+
+variable "drop_attributes" {
+  description = "Top-level attributes left out of the archived item (never key attributes)."
+  type        = set(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.drop_attributes : length(a) >= 1 && length(a) <= 255 && !strcontains(a, ",")])
+    error_message = "drop_attributes are attribute names of 1 to 255 characters, without ','."
+  }
+}
+
+variable "retention" {
+  description = "Lifecycle of this table's archive objects; the environment merges it into the bucket's one lifecycle configuration (see output lifecycle_rule)."
+  type = object({
+    transition_after_days = optional(number)
+    expire_after_days     = optional(number)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = (
+      (var.retention.transition_after_days == null || try(var.retention.transition_after_days >= 30, false)) &&
+      (var.retention.expire_after_days == null || try(var.retention.expire_after_days >= 1, false)) &&
+      (var.retention.transition_after_days == null || var.retention.expire_after_days == null ||
+      try(var.retention.expire_after_days > var.retention.transition_after_days, false))
+    )
+    error_message = "retention: transition_after_days >= 30 (objects above 128 KiB go to STANDARD_IA), expire_after_days >= 1, and expire_after_days > transition_after_days when both are set."
+  }
+}
+
+variable "delivery" {
+  description = "bus: pipe -> the environment's EventBridge bus -> rule -> function (asynchronous); direct: pipe -> function with batches (synchronous, partial batch failures)."
+  type        = string
+  default     = "bus"
+  nullable    = false
+
+  validation {
+    condition     = contains(["bus", "direct"], var.delivery)
+    error_message = "delivery is bus or direct."
+  }
+}
+
+################################################################################
+# Environment-level settings: shared by every table of an environment
+################################################################################
+
+variable "name_prefix" {
+  description = "First part of every name this module gives (function, pipe, rule, queue, roles): <name_prefix>-<table>."
+  type        = string
+  default     = "dynamo-archive"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,29}$", var.name_prefix))
+    error_message = "name_prefix is 1 to 30 of A-Z a-z 0-9 _ -, starting with a letter or digit."
+  }
+}
+
+variable "bucket_name" {
+  description = "The environment's archive bucket (output bucket_name of archive-environment)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name is 3 to 63 of a-z 0-9 . -, starting and ending with a letter or digit."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the environment's KMS key: SSE-KMS of the archive objects (ARCHIVER_KMS_KEY_ID), the log group and the function's environment variables."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn is a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias."
+  }
+}
+
+variable "queue_kms_key_arn" {
+  description = "ARN of the KMS key that encrypts the dead-letter queue, or null for SQS-managed SSE. Its key policy must let events.amazonaws.com use it (archive-environment's key does)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.queue_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.queue_kms_key_arn))
+    error_message = "queue_kms_key_arn is null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "event_bus_name" {
+  description = "Name of the environment's EventBridge bus (output event_bus_name of archive-environment); required when delivery is bus."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.delivery == "direct" || try(can(regex("^[A-Za-z0-9._-]{1,256}$", var.event_bus_name)), false)
+    error_message = "event_bus_name is required when delivery is bus: 1 to 256 of A-Z a-z 0-9 . _ -"
+  }
+}
+
+variable "lambda_package" {
+  description = "The function's deployment package built by scripts/build_lambda.py: path of the zip and its filebase64sha256."
+  type = object({
+    path   = string
+    sha256 = string
+  })
+
+  validation {
+    condition     = endswith(var.lambda_package.path, ".zip") && can(regex("^[A-Za-z0-9+/]{43}=$", var.lambda_package.sha256))
+    error_message = "lambda_package is { path = \"<...>.zip\", sha256 = filebase64sha256(path) }."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the function; the package must be built for it (scripts/build_lambda.py --arch)."
+  type        = string
+  default     = "arm64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture is arm64 or x86_64."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory of the function in MB."
+  type        = number
+  default     = 256
+  nullable    = false
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "memory_size is between 128 and 10240 MB."
+  }
+}
+
+variable "timeout" {
+  description = "Timeout of one invocation of the function in seconds."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900
+    error_message = "timeout is between 1 and 900 seconds."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Concurrency reserved for (and capping) the function; -1 for none. Leave at least 10 unreserved in the account."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.reserved_concurrent_executions == -1 || var.reserved_concurrent_executions >= 1
+    error_message = "reserved_concurrent_executions is -1 (unreserved) or at least 1 (0 would stop the function)."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing of the function: Active (traces every invocation) or PassThrough (only when the caller's trace header asks)."
+  type        = string
+  default     = "Active"
+  nullable    = false
+
+  validation {
+    condition     = contains(["Active", "PassThrough"], var.tracing_mode)
+    error_message = "tracing_mode is Active or PassThrough."
+  }
+}
+
+variable "max_concurrency" {
+  description = "Records of one batch archived at once by the function (ARCHIVER_MAX_CONCURRENCY)."
+  type        = number
+  default     = 8
+  nullable    = false
+
+  validation {
+    condition     = var.max_concurrency >= 1 && var.max_concurrency <= 64
+    error_message = "max_concurrency is between 1 and 64."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the function (ARCHIVER_LOG_LEVEL)."
+  type        = string
+  default     = "INFO"
+  nullable    = false
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level is DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days the function's logs are kept."
+  type        = number
+  default     = 365
+  nullable    = false
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days is one of CloudWatch Logs' values: 1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653."
+  }
+}
+
+################################################################################
+# Pipe (stream source) and retries
+################################################################################
+
+variable "batch_size" {
+  description = "Records the pipe reads per batch; at most 10 when delivery is bus (one PutEvents call)."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= (var.delivery == "bus" ? 10 : 10000)
+    error_message = "batch_size is between 1 and 10 when delivery is bus, 1 and 10000 when direct."
+  }
+}
+
+variable "maximum_batching_window_in_seconds" {
+  description = "Seconds the pipe waits to fill a batch."
+  type        = number
+  default     = 5
+  nullable    = false
+
+  validation {
+    condition     = var.maximum_batching_window_in_seconds >= 0 && var.maximum_batching_window_in_seconds <= 300
+    error_message = "maximum_batching_window_in_seconds is between 0 and 300."
+  }
+}
+
+variable "starting_position" {
+  description = "Where a new pipe starts reading the stream: LATEST (new deletions only) or TRIM_HORIZON (the last 24 hours too)."
+  type        = string
+  default     = "LATEST"
+  nullable    = false
+
+  validation {
+    condition     = contains(["LATEST", "TRIM_HORIZON"], var.starting_position)
+    error_message = "starting_position is LATEST or TRIM_HORIZON."
+  }
+}
+
+variable "parallelization_factor" {
+  description = "Batches processed at once per stream shard (records of one key stay in order at 1)."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.parallelization_factor >= 1 && var.parallelization_factor <= 10
+    error_message = "parallelization_factor is between 1 and 10."
+  }
+}
+
+variable "maximum_retry_attempts" {
+  description = "Times the pipe retries a failing batch before sending its records to the dead-letter queue (-1: until maximum_record_age_in_seconds)."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.maximum_retry_attempts >= -1 && var.maximum_retry_attempts <= 10000
+    error_message = "maximum_retry_attempts is between -1 and 10000."
+  }
+}
+
+variable "maximum_record_age_in_seconds" {
+  description = "Age after which the pipe stops retrying a record and sends it to the dead-letter queue (-1: until the stream drops it after 24 h)."
+  type        = number
+  default     = 3600
+  nullable    = false
+
+  validation {
+    condition     = var.maximum_record_age_in_seconds == -1 || (var.maximum_record_age_in_seconds >= 60 && var.maximum_record_age_in_seconds <= 604800)
+    error_message = "maximum_record_age_in_seconds is -1 or between 60 and 604800."
+  }
+}
+
+variable "on_partial_batch_item_failure" {
+  description = "What the pipe does when part of a batch fails: AUTOMATIC_BISECT splits it and retries the halves."
+  type        = string
+  default     = "AUTOMATIC_BISECT"
+  nullable    = false
+
+  validation {
+    condition     = contains(["AUTOMATIC_BISECT"], var.on_partial_batch_item_failure)
+    error_message = "on_partial_batch_item_failure is AUTOMATIC_BISECT (the only value EventBridge Pipes accepts)."
+  }
+}
+
+variable "maximum_event_age_in_seconds" {
+  description = "bus delivery: how long EventBridge (rule target) and Lambda (asynchronous invocation) keep retrying one event before it goes to the dead-letter queue."
+  type        = number
+  default     = 3600
+  nullable    = false
+
+  validation {
+    condition     = var.maximum_event_age_in_seconds >= 60 && var.maximum_event_age_in_seconds <= 21600
+    error_message = "maximum_event_age_in_seconds is between 60 and 21600 (Lambda's asynchronous limit)."
+  }
+}
+
+variable "async_retry_attempts" {
+  description = "bus delivery: retries of a failed asynchronous invocation by Lambda before the event goes to the dead-letter queue."
+  type        = number
+  default     = 2
+  nullable    = false
+
+  validation {
+    condition     = var.async_retry_attempts >= 0 && var.async_retry_attempts <= 2
+    error_message = "async_retry_attempts is between 0 and 2."
+  }
+}
+
+variable "dead_letter_retention_seconds" {
+  description = "How long the dead-letter queue keeps a record that could not be archived (default the maximum, 14 days)."
+  type        = number
+  default     = 1209600
+  nullable    = false
+
+  validation {
+    condition     = var.dead_letter_retention_seconds >= 60 && var.dead_letter_retention_seconds <= 1209600
+    error_message = "dead_letter_retention_seconds is between 60 and 1209600 (14 days)."
+  }
+}
+
+################################################################################
+# Alarms and tags
+################################################################################
+
+variable "create_alarms" {
+  description = "Whether to create the CloudWatch alarms (dead-letter queue depth, function errors and throttles, pipe failures, rule failures)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic notified when an alarm fires or recovers, or null for alarms without notification."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn is null or an SNS topic ARN."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource of the module."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) <= 128 && length(v) <= 256])
+    error_message = "Tag keys are at most 128 and values at most 256 characters."
+  }
+}
