@@ -1,0 +1,166 @@
+"""handle(): each delivery shape is answered the way its platform expects, on fakes (no AWS)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from adapters import lambda_handler
+from adapters.lambda_handler import EventNotArchivedError, RecordNotArchivedError, _PoolMapper, handle
+from adapters.settings import SettingsError
+from archiver.service import Archiver
+from tests.fakes import FakeArchiveStore, FakeDeadLetterSink
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def archiver(store: FakeArchiveStore | None = None, sink: FakeDeadLetterSink | None = None) -> Archiver:
+    return Archiver(store=store or FakeArchiveStore(), dead_letters=sink or FakeDeadLetterSink())
+
+
+def test_eventbridge_remove_is_archived_and_answered_with_nothing(events):
+    store = FakeArchiveStore()
+
+    answer = handle(events.eventbridge(), archiver(store))
+
+    assert answer is None
+    assert len(store.objects) == 1
+
+
+def test_eventbridge_record_neither_archived_nor_dead_lettered_raises(events):
+    store, sink = FakeArchiveStore(fail_next=1), FakeDeadLetterSink(broken=True)
+
+    with pytest.raises(RecordNotArchivedError, match="a87ff679a2f3e71d9181a67b7542122c"):
+        handle(events.eventbridge(), archiver(store, sink))
+
+
+def test_eventbridge_record_dead_lettered_does_not_raise(events):
+    sink = FakeDeadLetterSink()
+
+    answer = handle(events.eventbridge(), archiver(FakeArchiveStore(fail_next=1), sink))
+
+    assert answer is None
+    assert [letter.record_id for letter in sink.letters] == ["a87ff679a2f3e71d9181a67b7542122c"]
+
+
+def test_bare_record_that_fails_raises(events):
+    with pytest.raises(RecordNotArchivedError):
+        handle(events.remove(), archiver(FakeArchiveStore(fail_next=1), FakeDeadLetterSink(broken=True)))
+
+
+def test_pipe_batch_all_archived_reports_no_failures(events):
+    store = FakeArchiveStore()
+
+    answer = handle(events.pipe(), archiver(store))
+
+    assert answer == {"batchItemFailures": []}
+    assert len(store.objects) == 1  # the INSERT is skipped
+
+
+def test_pipe_batch_names_exactly_the_failed_records_by_event_id(events):
+    records = events.removes(3)
+    store, sink = FakeArchiveStore(fail_next=1), FakeDeadLetterSink(broken=True)
+
+    answer = handle(events.pipe(records), archiver(store, sink))
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": records[0]["eventID"]}]}
+    assert len(store.objects) == 2
+
+
+def test_esm_batch_names_failed_records_by_sequence_number(events):
+    records = events.removes(2)
+    store, sink = FakeArchiveStore(fail_next=2), FakeDeadLetterSink(broken=True)
+
+    answer = handle(events.esm(records), archiver(store, sink))
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in records]}
+
+
+def test_dead_lettered_records_are_not_reported_as_batch_failures(events):
+    sink = FakeDeadLetterSink()
+
+    answer = handle(events.esm(events.removes(2)), archiver(FakeArchiveStore(fail_next=1), sink))
+
+    assert answer == {"batchItemFailures": []}
+    assert len(sink.letters) == 1
+
+
+def test_unknown_envelope_is_dead_lettered_whole(events):
+    sink = FakeDeadLetterSink()
+    event = {"source": "aws.s3", "detail-type": "Object Created"}
+
+    answer = handle(event, archiver(sink=sink))
+
+    assert answer is None
+    (letter,) = sink.letters
+    assert letter.record == event
+    assert "expected 'detail'" in letter.reason
+
+
+def test_unknown_envelope_that_cannot_be_dead_lettered_raises(events):
+    with pytest.raises(EventNotArchivedError, match="dead-letter queue failed"):
+        handle("not an event", archiver(sink=FakeDeadLetterSink(broken=True)))
+
+
+class SlowFirstStore(FakeArchiveStore):
+    """Holds the first put back while the others finish, so a pool completes out of input order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.finished: list[str] = []
+
+    def put(self, obj):
+        if obj.key == self.first_key:
+            time.sleep(0.05)
+        super().put(obj)
+        self.finished.append(obj.key)
+
+
+def test_pool_mapper_keeps_outcomes_in_input_order(events):
+    records = events.removes(6)
+    store = SlowFirstStore()
+    store.first_key = None
+    with ThreadPoolExecutor(4) as pool:
+        archiver_ = Archiver(store=store, dead_letters=FakeDeadLetterSink(), mapper=_PoolMapper(pool))
+        store.first_key = archiver_.archive(records[:1])[0].object_key
+        store.objects.clear()
+        store.finished.clear()
+
+        outcomes = archiver_.archive(records)
+
+    assert store.finished[-1] == store.first_key  # the pool did finish out of order
+    assert [o.record_id for o in outcomes] == [r["eventID"] for r in records]
+
+
+def test_cold_start_with_a_wrong_setting_names_the_variable(monkeypatch, events):
+    monkeypatch.delenv("ARCHIVER_BUCKET", raising=False)
+    monkeypatch.setenv("ARCHIVER_MAX_CONCURRENCY", "0")
+    lambda_handler._archiver.cache_clear()
+
+    with pytest.raises(SettingsError) as raised:
+        lambda_handler.handler(events.eventbridge(), None)
+
+    assert "ARCHIVER_BUCKET" in str(raised.value)
+    assert "ARCHIVER_MAX_CONCURRENCY" in str(raised.value)
+    lambda_handler._archiver.cache_clear()
+
+
+def test_importing_the_handler_needs_no_environment_and_loads_no_test_tools():
+    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+    script = (
+        "import sys, adapters.lambda_handler\n"
+        "heavy = sorted(m for m in ('moto', 'yaml', 'boto3') if m in sys.modules)\n"
+        "print(','.join(heavy))\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=environment, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == ""
