@@ -1,0 +1,260 @@
+"""Reading a DynamoDB stream the way EventBridge Pipes does: every shard, parents before children.
+
+:class:`StreamReader` wraps the ``dynamodbstreams`` client (DescribeStream with pagination,
+GetShardIterator, GetRecords) and hands back records as the service's JSON, i.e. as a pipe
+delivers them: binary values base64 text, ``ApproximateCreationDateTime`` epoch seconds, and
+``eventSourceARN`` set (GetRecords leaves it out; a pipe adds it, and the core reads the table from it).
+
+The ordering of shards by lineage is pure logic, :func:`order_shards`, so it is tested without AWS:
+DynamoDB splits a shard into children, and reading a child before its parent is done would archive
+a key's later deletion before its earlier one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+
+__all__ = [
+    "Batch",
+    "IteratorExpiredError",
+    "Shard",
+    "StartFrom",
+    "StreamGoneError",
+    "StreamPositionLostError",
+    "StreamReader",
+    "order_shards",
+    "readable_shards",
+    "repair_keys",
+    "to_wire",
+]
+
+
+class StartFrom(StrEnum):
+    """Where to start a shard that has no checkpoint."""
+
+    TRIM_HORIZON = "trim-horizon"  # the oldest record still kept (24 h)
+    LATEST = "latest"  # only what arrives from now on
+
+
+class StreamPositionLostError(Exception):
+    """The checkpoint or iterator points at records the stream no longer has (older than 24 h)."""
+
+
+class IteratorExpiredError(Exception):
+    """The shard iterator is older than 15 minutes; get a new one from the checkpoint."""
+
+
+class StreamGoneError(Exception):
+    """The stream or shard does not exist (table deleted, or stream disabled long ago)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """One shard of a stream: its id, its parent's (if any), and whether it is closed for writes."""
+
+    shard_id: str
+    parent_id: str | None = None
+    closed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one GetRecords returned; ``next_iterator`` is None once a closed shard is exhausted."""
+
+    records: list[dict[str, Any]]
+    next_iterator: str | None
+
+
+def order_shards(shards: Iterable[Shard]) -> list[Shard]:
+    """Every shard once, each after its parent; a parent outside the list counts as done.
+
+    Siblings keep the order of their ids. A lineage cycle (which DynamoDB never reports) is broken
+    at the shard with the smallest id rather than dropping shards: losing records is worse.
+    """
+    by_id = {shard.shard_id: shard for shard in shards}
+    ordered: list[Shard] = []
+    placed: set[str] = set()
+
+    def place(shard: Shard, path: set[str]) -> None:
+        if shard.shard_id in placed:
+            return
+        parent = by_id.get(shard.parent_id) if shard.parent_id else None
+        if parent is not None and parent.shard_id not in path:
+            place(parent, path | {shard.shard_id})
+        if shard.shard_id not in placed:
+            placed.add(shard.shard_id)
+            ordered.append(shard)
+
+    for shard_id in sorted(by_id):
+        place(by_id[shard_id], set())
+    return ordered
+
+
+def readable_shards(shards: Iterable[Shard], finished: set[str]) -> list[Shard]:
+    """The shards to read now: not finished, and whose parent is finished or not in the stream anymore."""
+    known = {shard.shard_id for shard in shards}
+    return [
+        shard
+        for shard in order_shards(shards)
+        if shard.shard_id not in finished
+        and (shard.parent_id is None or shard.parent_id not in known or shard.parent_id in finished)
+    ]
+
+
+def _wire_value(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {name: _wire_value(inner) for name, inner in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_wire_value(inner) for inner in value]
+    return value
+
+
+def to_wire(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A record as boto3 parsed it -> the JSON the service sends (and a pipe delivers)."""
+    wire: dict[str, Any] = _wire_value(dict(record))
+    wire.setdefault("eventSourceARN", stream_arn)
+    return wire
+
+
+def _undo_double_base64(value: str) -> str:
+    """``base64(base64(b))`` -> ``base64(b)``, only where the inner text is canonical base64."""
+    try:
+        inner = base64.b64decode(value, validate=True)
+        text = inner.decode("ascii")
+        if base64.b64encode(base64.b64decode(text, validate=True)).decode("ascii") == text:
+            return text
+    except (binascii.Error, ValueError):
+        pass
+    return value
+
+
+def repair_keys(record: dict[str, Any], binary_keys_double_encoded: bool) -> dict[str, Any]:
+    """Fix ``dynamodb.Keys`` of a wire record whose server encodes binary keys twice (moto 5.2).
+
+    Where the record has an OldImage, the key attributes are taken from it (DynamoDB guarantees
+    they are equal, so this is right against AWS too). Without one (a KEYS_ONLY stream), a B value
+    is decoded once more only when ``binary_keys_double_encoded`` says the server is known to do it
+    and the value really is base64 of base64 text; against AWS leave that flag off, since a binary
+    key may legitimately be base64 text.
+    """
+    dynamodb = record.get("dynamodb")
+    if not isinstance(dynamodb, dict) or not isinstance(dynamodb.get("Keys"), dict):
+        return record
+    keys: dict[str, Any] = dynamodb["Keys"]
+    old = dynamodb.get("OldImage")
+    repaired: dict[str, Any] = {}
+    for name, value in keys.items():
+        if isinstance(old, dict) and name in old:
+            repaired[name] = old[name]
+        elif binary_keys_double_encoded and isinstance(value, dict) and isinstance(value.get("B"), str):
+            repaired[name] = {"B": _undo_double_base64(value["B"])}
+        else:
+            repaired[name] = value
+    return {**record, "dynamodb": {**dynamodb, "Keys": repaired}}
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class StreamReader:
+    """The three stream calls a pipe makes, with the errors that matter translated.
+
+    Args:
+        client: a ``dynamodbstreams`` client.
+        binary_keys_double_encoded: the server encodes binary key values twice (moto); see
+            :func:`repair_keys`.
+    """
+
+    def __init__(self, client: DynamoDBStreamsClient, binary_keys_double_encoded: bool = False) -> None:
+        self._client = client
+        self._double_encoded = binary_keys_double_encoded
+
+    def shards(self, stream_arn: str) -> list[Shard]:
+        """Every shard of the stream (DescribeStream, all pages), in lineage order."""
+        found: list[Shard] = []
+        start: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"StreamArn": stream_arn}
+            if start:
+                kwargs["ExclusiveStartShardId"] = start
+            try:
+                description = self._client.describe_stream(**kwargs)["StreamDescription"]
+            except ClientError as error:
+                if _error_code(error) == "ResourceNotFoundException":
+                    raise StreamGoneError(f"stream {stream_arn} does not exist") from None
+                raise
+            for shard in description.get("Shards", []):
+                found.append(
+                    Shard(
+                        shard_id=shard["ShardId"],
+                        parent_id=shard.get("ParentShardId"),
+                        closed="EndingSequenceNumber" in shard.get("SequenceNumberRange", {}),
+                    )
+                )
+            start = description.get("LastEvaluatedShardId")
+            if not start:
+                return order_shards(found)
+
+    def iterator(self, stream_arn: str, shard_id: str, after: str | None, start: StartFrom) -> str | None:
+        """An iterator just after ``after`` (a checkpointed sequence number), else at ``start``.
+
+        Returns None where the shard has no iterator to give (closed and already trimmed).
+
+        Raises:
+            StreamPositionLostError: ``after`` is older than the stream keeps.
+            StreamGoneError: the stream or shard no longer exists.
+        """
+        kwargs: dict[str, Any] = {"StreamArn": stream_arn, "ShardId": shard_id}
+        if after is not None:
+            kwargs |= {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+        else:
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON" if start is StartFrom.TRIM_HORIZON else "LATEST"
+        try:
+            return self._client.get_shard_iterator(**kwargs).get("ShardIterator")
+        except ClientError as error:
+            code = _error_code(error)
+            if code == "TrimmedDataAccessException":
+                raise StreamPositionLostError(f"{code}: {error}") from None
+            if code == "ResourceNotFoundException":
+                raise StreamGoneError(f"shard {shard_id} of {stream_arn} does not exist") from None
+            raise
+
+    def read(self, stream_arn: str, iterator: str, limit: int = 1000) -> Batch:
+        """One GetRecords: the records as wire JSON, keys repaired, and the next iterator.
+
+        Raises:
+            StreamPositionLostError: the iterator points at records trimmed (older than 24 h).
+            IteratorExpiredError: the iterator is older than 15 minutes.
+        """
+        try:
+            response = self._client.get_records(ShardIterator=iterator, Limit=limit)
+        except ClientError as error:
+            code = _error_code(error)
+            if code == "TrimmedDataAccessException":
+                raise StreamPositionLostError(f"{code}: {error}") from None
+            if code == "ExpiredIteratorException":
+                raise IteratorExpiredError(str(error)) from None
+            if code == "ResourceNotFoundException":
+                raise StreamGoneError(f"stream {stream_arn} no longer exists") from None
+            raise
+        records = [
+            repair_keys(to_wire(record, stream_arn), self._double_encoded) for record in response.get("Records", [])
+        ]
+        return Batch(records, response.get("NextShardIterator"))
