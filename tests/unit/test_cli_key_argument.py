@@ -1,0 +1,62 @@
+"""`--key` parsing: DynamoDB JSON always, plain values where the table's key schema types them."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.archive_catalog import KeyArgumentError, item_from_wire, parse_key_argument, restore_request
+from adapters.config import KeyAttribute, KeySchema
+
+ORDERS = KeySchema(partition_key=KeyAttribute(name="PK", type="S"), sort_key=KeyAttribute(name="SK", type="N"))
+SESSIONS = KeySchema(partition_key=KeyAttribute(name="session_id", type="B"))
+
+
+def test_dynamodb_json_is_taken_as_it_is_and_canonicalised() -> None:
+    key = parse_key_argument('{"SK": {"N": "1.50"}, "PK": {"S": "USER#123"}}', ORDERS)
+    assert key == {"PK": {"S": "USER#123"}, "SK": {"N": "1.5"}}
+
+
+def test_dynamodb_json_works_without_a_key_schema() -> None:
+    assert parse_key_argument('{"PK": {"S": "a/b c"}}', None) == {"PK": {"S": "a/b c"}}
+
+
+def test_plain_values_are_typed_from_the_key_schema() -> None:
+    assert parse_key_argument('{"PK": "USER#123", "SK": 42}', ORDERS) == {"PK": {"S": "USER#123"}, "SK": {"N": "42"}}
+    assert parse_key_argument('{"session_id": "AP8="}', SESSIONS) == {"session_id": {"B": "AP8="}}
+
+
+@pytest.mark.parametrize(
+    ("text", "schema", "message"),
+    [
+        ("{not json", ORDERS, "--key is not JSON"),
+        ("[1]", ORDERS, "expected a JSON object"),
+        ('{"PK": "x"}', ORDERS, "this table's key is PK (S), SK (N)"),
+        ('{"PK": "x"}', None, "without a key_schema"),
+        ('{"PK": "x", "SK": "not a number"}', ORDERS, "not a number"),
+        ('{"session_id": "not base64!"}', SESSIONS, "not base64"),
+        ('{"PK": true, "SK": 1}', ORDERS, "expected a plain S value"),
+    ],
+)
+def test_a_bad_key_says_what_would_be_accepted(text: str, schema: KeySchema | None, message: str) -> None:
+    with pytest.raises(KeyArgumentError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_key_argument(text, schema)
+
+
+def test_restore_puts_binary_values_back_as_bytes_and_only_where_absent() -> None:
+    body = {
+        "key": {"session_id": {"B": "AP8="}},
+        "image": {"session_id": {"B": "AP8="}, "tags": {"BS": ["AQ=="]}, "m": {"M": {"x": {"B": "Ag=="}}}},
+        "imageMissing": False,
+    }
+    request = restore_request(body, "sessions")
+    assert request["Item"] == {
+        "session_id": {"B": b"\x00\xff"},
+        "tags": {"BS": [b"\x01"]},
+        "m": {"M": {"x": {"B": b"\x02"}}},
+    }
+    assert request["ConditionExpression"] == "attribute_not_exists(#key)"
+    assert request["ExpressionAttributeNames"] == {"#key": "session_id"}
+
+
+def test_item_from_wire_leaves_other_types_alone() -> None:
+    assert item_from_wire({"a": {"S": "B"}, "B": {"N": "1"}}) == {"a": {"S": "B"}, "B": {"N": "1"}}

@@ -1,0 +1,89 @@
+"""The CLI's surface without AWS: help on every command, exit codes, and user errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from adapters.cli import main
+
+LOCAL = str(Path(__file__).parents[2] / "config" / "local.yaml")
+COMMANDS = [
+    ["provision"],
+    ["run"],
+    ["list"],
+    ["show"],
+    ["restore"],
+    ["config"],
+    ["config", "validate"],
+    ["config", "schema"],
+    ["demo"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_explains_itself(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: archiver " + " ".join(command))
+    assert len(out.splitlines()) > 3
+
+
+def test_a_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 2
+    assert "the following arguments are required: --table" in capsys.readouterr().err
+    assert main(["show", "--table", "orders"]) == 2
+    assert main(["run", "--from", "yesterday"]) == 2
+
+
+def test_config_validate_accepts_the_local_configuration(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "validate", LOCAL]) == 0
+    assert "ok (environment local, tables: orders, sessions)" in capsys.readouterr().out
+
+
+def test_config_validate_names_the_table_and_field_of_a_mistake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "environment: dev\nbucket: archive-dev\ntables:\n  - name: orders\n    capture: [user, sometimes]\n"
+    )
+    assert main(["config", "validate", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "table 'orders', field capture.1" in err
+    assert "Traceback" not in err
+
+
+def test_config_schema_prints_the_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert {"environment", "bucket", "tables"} <= set(schema["properties"])
+
+
+def test_a_bad_key_is_one_line_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--config", LOCAL, "--table", "orders", "--key", "{PK: 1}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("archiver: error: --key is not JSON") and "Traceback" not in err
+
+
+def test_an_unknown_table_names_the_configured_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "--config", LOCAL, "--table", "nope", "--key", "{}"]) == 1
+    assert "configured tables: orders, sessions" in capsys.readouterr().err
+
+
+def test_a_missing_config_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["provision", "--config", str(tmp_path / "missing.yaml")]) == 1
+    assert "cannot read the configuration" in capsys.readouterr().err
+
+
+def test_an_unreachable_endpoint_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert main(["provision", "--config", LOCAL]) == 1
+    err = capsys.readouterr().err
+    assert "cannot reach http://127.0.0.1:9" in err and "Traceback" not in err
