@@ -20,6 +20,9 @@ from adapters.lambda_handler import _PoolMapper
 from adapters.retries import RetryPolicy
 from adapters.s3_store import S3ArchiveStore
 from adapters.sqs_dead_letters import SQSDeadLetterSink
+from archiver.archive import ArchiveObject, build_archive_object
+from archiver.policy import Policies, TablePolicy
+from archiver.records import DeletedItem, read_record
 from archiver.service import Archiver
 
 if TYPE_CHECKING:
@@ -92,6 +95,13 @@ def archiver_over(pool):
         )
 
     return make
+
+
+def archive_object(record: dict[str, Any]) -> ArchiveObject:
+    """The object the core builds for ``record`` under the default policy."""
+    item = read_record(record, Policies())
+    assert isinstance(item, DeletedItem), item
+    return build_archive_object(item, TablePolicy())
 
 
 def bucket_objects(s3: Any) -> dict[str, bytes]:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["AfterCall", "FlakyClient", "client_error"]
 
@@ -33,8 +36,8 @@ def client_error(code: str, status: int, operation: str = "PutObject") -> Client
 class FlakyClient:
     """Delegates to ``client``; ``faults[operation]`` is consumed one per call (None: let it pass), then calls pass.
 
-    ``always`` faults every call of an operation (a permanent failure). ``calls`` counts every
-    attempt per operation, faulted or not.
+    ``always`` faults every call of an operation (a permanent failure), or every call whose request
+    ``only_if`` accepts. ``calls`` counts every attempt per operation, faulted or not.
     """
 
     def __init__(
@@ -42,10 +45,12 @@ class FlakyClient:
         client: Any,
         faults: dict[str, list[Exception | AfterCall | None]] | None = None,
         always: dict[str, Exception] | None = None,
+        only_if: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         self._client = client
         self.faults = {name: list(queue) for name, queue in (faults or {}).items()}
         self.always = dict(always or {})
+        self.only_if = only_if
         self.calls: Counter[str] = Counter()
 
     def __getattr__(self, name: str) -> Any:
@@ -55,7 +60,7 @@ class FlakyClient:
 
         def call(**kwargs: Any) -> Any:
             self.calls[name] += 1
-            if name in self.always:
+            if name in self.always and (self.only_if is None or self.only_if(kwargs)):
                 raise self.always[name]
             queue = self.faults.get(name) or []
             fault = queue.pop(0) if queue else None

@@ -12,19 +12,11 @@ from structlog.testing import capture_logs
 
 from adapters.retries import RetryPolicy
 from adapters.s3_store import METADATA_ENCODED_KEY, METADATA_KIND, METADATA_TABLE, S3ArchiveStore
-from archiver.archive import ArchiveObject, build_archive_object
+from archiver.archive import ArchiveObject
 from archiver.keys import decode_key
-from archiver.policy import Policies, TablePolicy
 from archiver.ports import StoreUnavailableError
-from archiver.records import DeletedItem, read_record
-from tests.integration.conftest import BUCKET, FAST
+from tests.integration.conftest import BUCKET, FAST, archive_object
 from tests.integration.faults import AfterCall, FlakyClient, client_error
-
-
-def archive_object(record: dict) -> ArchiveObject:
-    item = read_record(record, Policies())
-    assert isinstance(item, DeletedItem), item
-    return build_archive_object(item, TablePolicy())
 
 
 def test_put_then_get_round_trips_the_body(store, events):

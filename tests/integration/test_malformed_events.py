@@ -1,0 +1,101 @@
+"""Malformed records and unknown envelopes: each gets a dead letter saying what is wrong, and the
+rest of the batch is archived as if it were not there."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.lambda_handler import handle
+from tests.conftest import without
+from tests.integration.conftest import bucket_objects, dead_letters
+
+
+def missing_dynamodb(events):
+    return without(events.remove(n=90), "dynamodb")
+
+
+def missing_keys(events):
+    return without(events.remove(n=91), "dynamodb.Keys")
+
+
+def key_of_wrong_type(events):
+    record = events.remove(n=92)
+    record["dynamodb"]["Keys"]["PK"] = {"S": 123}
+    return record
+
+
+def image_of_wrong_type(events):
+    record = events.remove(n=93)
+    record["dynamodb"]["OldImage"] = ["not", "an", "object"]
+    return record
+
+
+def not_an_object(events):
+    return "REMOVE USER#123"
+
+
+def unknown_event_name(events):
+    record = events.remove(n=94)
+    record["eventName"] = "DELETE"
+    return record
+
+
+MALFORMED = {
+    missing_dynamodb: "dynamodb is missing",
+    missing_keys: "dynamodb.Keys is missing",
+    key_of_wrong_type: "dynamodb.Keys.PK.S is 123; expected a string",
+    image_of_wrong_type: "dynamodb.OldImage is ['not', 'an', 'object']",
+    not_an_object: "record is a str, not a JSON object",
+    unknown_event_name: "eventName is 'DELETE'",
+}
+
+
+@pytest.mark.parametrize("make", list(MALFORMED), ids=[make.__name__ for make in MALFORMED])
+def test_a_malformed_record_is_dead_lettered_with_a_clear_reason_and_the_batch_goes_on(
+    make, s3, sqs, queue_url, archiver_over, events
+):
+    good_before, good_after = events.remove(n=1), events.remove(n=2)
+    bad = make(events)
+
+    answer = handle(events.pipe([good_before, bad, good_after]), archiver_over(s3, sqs, queue_url))
+
+    assert answer == {"batchItemFailures": []}
+    assert len(bucket_objects(s3)) == 2
+    (letter,) = dead_letters(sqs, queue_url)
+    assert MALFORMED[make] in letter["body"]["reason"]
+    assert letter["body"]["record"] == bad
+    assert letter["body"]["error"] == "Unreadable"
+
+
+def test_every_malformed_record_of_one_batch_gets_its_own_letter(s3, sqs, queue_url, archiver_over, events):
+    bad = [make(events) for make in MALFORMED]
+    good = events.removes(3)
+
+    answer = handle(events.esm([*bad, *good]), archiver_over(s3, sqs, queue_url))
+
+    assert answer == {"batchItemFailures": []}
+    assert len(bucket_objects(s3)) == 3
+    assert sorted(letter["body"]["recordId"] for letter in dead_letters(sqs, queue_url)) == sorted(
+        r["eventID"] if isinstance(r, dict) else "record#4" for r in bad
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({"source": "aws.s3", "detail-type": "Object Created"}, "expected 'detail' (EventBridge)"),
+        ({"Records": "not a list"}, "Records is a str"),
+        ({"detail": "a string", "detail-type": "Event from aws:dynamodb"}, "input transformer"),
+        (42, "event is a int"),
+    ],
+    ids=["foreign-event", "records-not-a-list", "detail-not-an-object", "not-json-object"],
+)
+def test_an_unknown_envelope_is_dead_lettered_whole(event, reason, s3, sqs, queue_url, archiver_over):
+    answer = handle(event, archiver_over(s3, sqs, queue_url))
+
+    assert answer is None
+    (letter,) = dead_letters(sqs, queue_url)
+    assert reason in letter["body"]["reason"]
+    assert letter["body"]["record"] == event
+    assert letter["attributes"]["error"] == "UnknownEnvelope"
+    assert bucket_objects(s3) == {}
