@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["FAKE_ENVIRONMENT", "EmbeddedAWS", "LocalAWSError", "embedded_aws", "patched_environment"]
+__all__ = ["FAKE_ENVIRONMENT", "EmbeddedAWS", "LocalAWSError", "embedded_aws", "moto_server", "patched_environment"]
 
 #: What the process environment holds while the server runs: fake credentials so no real account is
 #: ever reached by accident, and the region moto's stream records report.
@@ -57,11 +57,11 @@ def patched_environment(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def embedded_aws(host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> Iterator[EmbeddedAWS]:
-    """Start a moto server on ``host`` (a free port unless ``port`` is given); stop it on exit.
+def moto_server(host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> Iterator[str]:
+    """Run a moto server on ``host`` (a free port unless ``port`` is given); yields its endpoint URL.
 
-    While it runs, ``AWS_ENDPOINT_URL`` points at it and the process has fake credentials and
-    region; both are restored on exit, so nothing after the block can reach the fake by mistake.
+    The environment is left alone: tests that share one server across many tests point each test
+    at it themselves, so nothing else in the process is redirected to it.
 
     Raises:
         LocalAWSError: moto is not installed or the server did not start.
@@ -80,9 +80,24 @@ def embedded_aws(host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> 
     except OSError as error:
         raise LocalAWSError(f"cannot start the embedded AWS server on {host}:{port}: {error}") from None
     bound_host, bound_port = server.get_host_and_port()
-    endpoint = f"http://{bound_host}:{bound_port}"
     try:
-        with patched_environment({**FAKE_ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint}):
-            yield EmbeddedAWS(endpoint)
+        yield f"http://{bound_host}:{bound_port}"
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def embedded_aws(host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> Iterator[EmbeddedAWS]:
+    """Start a moto server (see :func:`moto_server`) and point this process at it until exit.
+
+    While it runs, ``AWS_ENDPOINT_URL`` points at it and the process has fake credentials and
+    region; both are restored on exit, so nothing after the block can reach the fake by mistake.
+
+    Raises:
+        LocalAWSError: moto is not installed or the server did not start.
+    """
+    with (
+        moto_server(host, port, quiet) as endpoint,
+        patched_environment({**FAKE_ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint}),
+    ):
+        yield EmbeddedAWS(endpoint)
