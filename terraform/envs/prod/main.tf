@@ -47,7 +47,7 @@ module "table_archive" {
   delivery        = try(each.value.delivery, null)
 
   # Environment-level settings.
-  bucket_name       = local.config.bucket
+  bucket_name       = module.environment.bucket_name
   kms_key_arn       = module.environment.kms_key_arn
   queue_kms_key_arn = module.environment.kms_key_arn
   event_bus_name    = module.environment.event_bus_name

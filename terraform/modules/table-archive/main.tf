@@ -154,8 +154,9 @@ resource "aws_lambda_function" "this" {
     }
   }
 
+  # Text: the function writes its own JSON lines to stdout (adapters/logs.py); Lambda keeps them as is.
   logging_config {
-    log_format = "JSON"
+    log_format = "Text"
     log_group  = aws_cloudwatch_log_group.function.name
   }
 
