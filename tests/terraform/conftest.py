@@ -1,0 +1,56 @@
+"""Shared fixtures of the Terraform checks: parsed modules and environments (python-hcl2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import hcl2
+
+if TYPE_CHECKING:
+    import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM = ROOT / "terraform"
+MODULES = TERRAFORM / "modules"
+ENVS = TERRAFORM / "envs"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: runs an external tool (checkov, the provider schema check)")
+
+
+def one(value: Any) -> Any:
+    """python-hcl2 wraps attribute values and blocks in one-element lists; unwrap them."""
+    while isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return value
+
+
+def parse(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as fh:
+        return hcl2.load(fh)
+
+
+def blocks(folder: Path, kind: str) -> dict[str, Any]:
+    """Name -> body of every ``kind`` block (variable, output, module, locals merged) in ``folder``."""
+    found: dict[str, Any] = {}
+    for path in sorted(folder.glob("*.tf")):
+        for entry in parse(path).get(kind, []):
+            found.update(entry)
+    return found
+
+
+def resources(folder: Path) -> dict[tuple[str, str], Any]:
+    """(type, name) -> body of every resource block in ``folder``."""
+    found: dict[tuple[str, str], Any] = {}
+    for path in sorted(folder.glob("*.tf")):
+        for entry in parse(path).get("resource", []):
+            for rtype, named in entry.items():
+                for name, body in named.items():
+                    found[(rtype, name)] = body
+    return found
+
+
+def env_dirs() -> list[Path]:
+    return sorted(p for p in ENVS.iterdir() if p.is_dir())
