@@ -204,3 +204,12 @@ def test_checkov_skips_carry_a_reason() -> None:
         for line in path.read_text(encoding="utf-8").splitlines():
             if "checkov:skip" in line:
                 assert re.search(r"#checkov:skip=CKV2?_AWS_\d+:\S.{10,}", line), f"{path}: {line.strip()}"
+
+
+def test_environment_accepts_exactly_the_yaml_models_per_table_fields() -> None:
+    text = (ENV_MODULE / "variables.tf").read_text(encoding="utf-8")
+
+    listed = re.search(r"setsubtract\(fields, \[(.*?)\]\)", text, flags=re.DOTALL)
+
+    assert listed, "archive-environment's yaml_table_fields validation lists the accepted fields"
+    assert set(re.findall(r'"([a-z_]+)"', listed.group(1))) == set(TableConfig.model_fields)

@@ -27,10 +27,11 @@ provider "aws" {
 module "environment" {
   source = "../../modules/archive-environment"
 
-  environment = local.config.environment
-  bucket_name = local.config.bucket
-  tables      = { for name, table in module.table_archive : name => table.lifecycle_rule }
-  tags        = local.tags
+  environment       = local.config.environment
+  bucket_name       = local.config.bucket
+  tables            = { for name, table in module.table_archive : name => table.lifecycle_rule }
+  yaml_table_fields = { for name, table in local.tables : name => keys(table) }
+  tags              = local.tags
 }
 
 module "table_archive" {

@@ -31,7 +31,7 @@ variable "bucket_name" {
 }
 
 variable "tables" {
-  description = "Per table, keyed by table name: its key folder (`<prefix>/<table>/`, the table module's `lifecycle_rule` output) and retention; merged into the bucket's one lifecycle configuration."
+  description = "Per table, keyed by table name: its key folder (`<prefix>/<table>/`) and retention, i.e. the table module's `lifecycle_rule` output; merged into the bucket's one lifecycle configuration."
   type = map(object({
     folder = string
     retention = object({
@@ -55,6 +55,21 @@ variable "tables" {
       try(t.retention.expire_after_days > t.retention.transition_after_days, false))
     )])
     error_message = "retention: transition_after_days >= 30, expire_after_days >= 1, and expire_after_days > transition_after_days when both are set."
+  }
+}
+
+variable "yaml_table_fields" {
+  description = "Field names of each table entry of config/<env>.yaml, keyed by table name: the environment passes fields by name, so an unknown (misspelt) field must fail the plan here instead of being ignored."
+  type        = map(set(string))
+  default     = {}
+  nullable    = false
+
+  # The per-table fields of adapters.config.TableConfig (tests/terraform checks the two lists agree).
+  validation {
+    condition = alltrue([for fields in values(var.yaml_table_fields) : length(setsubtract(fields, [
+      "name", "prefix", "capture", "ttl_attribute", "drop_attributes", "retention", "delivery", "key_schema",
+    ])) == 0])
+    error_message = "A table of the YAML has a field that is not a per-table setting; accepted: name, prefix, capture, ttl_attribute, drop_attributes, retention, delivery, key_schema (run `archiver config validate config/<env>.yaml`)."
   }
 }
 

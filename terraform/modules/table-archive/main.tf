@@ -9,11 +9,9 @@ data "aws_dynamodb_table" "this" {
   name = var.table_name
 }
 
+# Names and paths: from the variables only (tests/terraform evaluates this block with `terraform console`).
 locals {
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
-  bus        = var.delivery == "bus"
+  bus = var.delivery == "bus"
 
   # <name_prefix>-<table>, made safe for every name it is used in: Lambda function names allow
   # neither '.' nor more than 64 characters, so such names get a hash of the table name instead.
@@ -26,12 +24,24 @@ locals {
   # Where this table's objects go: <prefix>/<table>/ (archiver.archive.table_folder).
   folder = "${join("/", compact([var.prefix, var.table_name]))}/"
 
+  # Both retention settings, null where the YAML leaves one out.
+  retention = {
+    transition_after_days = lookup(var.retention, "transition_after_days", null)
+    expire_after_days     = lookup(var.retention, "expire_after_days", null)
+  }
+
+  tags = merge(var.tags, { "dynamo-archive:table" = var.table_name })
+}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.region
+
   stream_arn = data.aws_dynamodb_table.this.stream_arn
   bucket_arn = "arn:${local.partition}:s3:::${var.bucket_name}"
   bus_arn    = local.bus ? "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/${var.event_bus_name}" : null
   table_kms  = try(data.aws_dynamodb_table.this.server_side_encryption[0].kms_key_arn, "")
-
-  tags = merge(var.tags, { "dynamo-archive:table" = var.table_name })
 }
 
 ################################################################################
@@ -173,6 +183,7 @@ resource "aws_lambda_function" "this" {
 # Pipe: the table's stream, filtered to the deletions it captures
 ################################################################################
 
+# The stream filter: from the variables only (tests/terraform evaluates this block too).
 locals {
   remove       = { eventName = ["REMOVE"] }
   ttl_identity = { type = ["Service"], principalId = ["dynamodb.amazonaws.com"] }

@@ -52,7 +52,7 @@ output "lifecycle_rule" {
   description = "The table's part of the bucket's lifecycle configuration, for archive-environment's tables input."
   value = {
     folder    = local.folder
-    retention = var.retention
+    retention = local.retention
   }
 }
 

@@ -66,20 +66,23 @@ variable "drop_attributes" {
 }
 
 variable "retention" {
-  description = "Lifecycle of this table's archive objects; the environment merges it into the bucket's one lifecycle configuration (see output lifecycle_rule)."
-  type = object({
-    transition_after_days = optional(number)
-    expire_after_days     = optional(number)
-  })
+  description = "Lifecycle of this table's archive objects: transition_after_days (objects above 128 KiB to STANDARD_IA) and/or expire_after_days. The environment merges it into the bucket's one lifecycle configuration (output lifecycle_rule)."
+  # A map, not an object type: converting to an object type silently drops unknown attributes, and
+  # a misspelt key (expire_after_day) must fail the plan rather than keep objects forever.
+  type     = map(number)
   default  = {}
   nullable = false
 
   validation {
+    condition     = length(setsubtract(keys(var.retention), ["transition_after_days", "expire_after_days"])) == 0
+    error_message = "retention takes only transition_after_days and expire_after_days."
+  }
+
+  validation {
     condition = (
-      (var.retention.transition_after_days == null || try(var.retention.transition_after_days >= 30, false)) &&
-      (var.retention.expire_after_days == null || try(var.retention.expire_after_days >= 1, false)) &&
-      (var.retention.transition_after_days == null || var.retention.expire_after_days == null ||
-      try(var.retention.expire_after_days > var.retention.transition_after_days, false))
+      try(var.retention.transition_after_days >= 30, true) &&
+      try(var.retention.expire_after_days >= 1, true) &&
+      try(var.retention.expire_after_days > var.retention.transition_after_days, true)
     )
     error_message = "retention: transition_after_days >= 30 (objects above 128 KiB go to STANDARD_IA), expire_after_days >= 1, and expire_after_days > transition_after_days when both are set."
   }

@@ -1,0 +1,272 @@
+"""The table module's variables and variable-only locals, evaluated by Terraform itself.
+
+``terraform validate`` and ``plan`` need the AWS provider, which cannot be downloaded here; but
+``terraform console`` runs without any provider on a folder holding only variables and locals. So
+these tests copy variables.tf and the provider-free ``locals`` blocks of the module into a temporary
+folder and ask Terraform: are the YAML's tables accepted, are bad values refused with a message,
+and does the pipe's stream filter keep exactly the deletions a table captures?
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+
+from adapters.config import TableConfig
+from archiver.archive import table_folder
+from tests.terraform.conftest import MODULES, ROOT
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+TABLE_MODULE = MODULES / "table-archive"
+ENV_MODULE = MODULES / "archive-environment"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+#: Values for the module's required environment-level variables.
+REQUIRED = {
+    "table_name": "orders",
+    "bucket_name": "acme-dynamo-archive-dev",
+    "kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "event_bus_name": "dynamo-archive-dev",
+    "lambda_package": {"path": "build/lambda.zip", "sha256": "XdwsmP6otG4JlP4nqZ40r3KTvdEskkNpqnzgSGKryUQ="},
+}
+
+
+class TerraformError(Exception):
+    """terraform console refused the inputs; the message is Terraform's."""
+
+
+def provider_free_locals(text: str) -> list[str]:
+    """The top-level ``locals`` blocks of ``text`` that read only variables and other locals."""
+    found = []
+    for match in re.finditer(r"^locals \{\n.*?^\}\n", text, flags=re.MULTILINE | re.DOTALL):
+        block = match.group(0)
+        if not re.search(r"\b(data|module)\.|\baws_[a-z_]+\.", block):
+            found.append(block)
+    return found
+
+
+def console(folder: Path, module: Path, required: dict[str, Any]) -> Callable[..., Any]:
+    """An evaluator of expressions over ``module``'s variables and provider-free locals."""
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("terraform is not on PATH: the module's expressions cannot be evaluated")
+    shutil.copy(module / "variables.tf", folder / "variables.tf")
+    blocks = provider_free_locals((module / "main.tf").read_text(encoding="utf-8"))
+    (folder / "locals.tf").write_text("\n".join(blocks), encoding="utf-8")
+
+    def run(expression: str, **variables: Any) -> Any:
+        values = {**required, **variables}
+        (folder / "inputs.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
+        result = subprocess.run(
+            [terraform, "console", "-var-file=inputs.tfvars.json"],
+            input=f"jsonencode({expression})\n", cwd=folder, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        errors = ANSI.sub("", result.stderr + result.stdout)
+        if "Error:" in errors:
+            raise TerraformError(errors)
+        last = [line for line in result.stdout.splitlines() if line.strip()][-1]
+        return json.loads(json.loads(last))
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def evaluate(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    return console(tmp_path_factory.mktemp("table-archive"), TABLE_MODULE, REQUIRED)
+
+
+@pytest.fixture(scope="module")
+def evaluate_environment(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    required = {"environment": "dev", "bucket_name": "acme-dynamo-archive-dev"}
+    return console(tmp_path_factory.mktemp("archive-environment"), ENV_MODULE, required)
+
+
+# --- the YAML's tables are accepted as they are -------------------------------------------------------
+
+
+def yaml_tables() -> list[tuple[str, dict[str, Any]]]:
+    tables = []
+    for path in sorted((ROOT / "config").glob("*.yaml")):
+        for table in yaml.safe_load(path.read_text(encoding="utf-8"))["tables"]:
+            tables.append((f"{path.stem}:{table['name']}", table))
+    return tables
+
+
+@pytest.mark.parametrize(("label", "table"), yaml_tables(), ids=[label for label, _ in yaml_tables()])
+def test_every_yaml_table_is_accepted_by_the_module_as_the_environment_passes_it(
+    evaluate: Callable[..., Any], label: str, table: dict[str, Any]
+) -> None:
+    passed = {field: value for field, value in table.items() if field not in {"name", "key_schema"}}
+
+    capture = evaluate("var.capture", table_name=table["name"], **passed)
+
+    assert sorted(capture) == sorted(table.get("capture", ["user", "ttl"]))
+
+
+def test_absent_yaml_fields_take_the_module_defaults(evaluate: Callable[..., Any]) -> None:
+    nulls = dict.fromkeys(["prefix", "capture", "ttl_attribute", "drop_attributes", "retention", "delivery"])
+
+    values = evaluate(
+        "[var.prefix, var.capture, var.ttl_attribute, var.drop_attributes, var.retention, var.delivery]", **nulls
+    )
+
+    assert values == [
+        "archive",
+        ["ttl", "user"],
+        None,
+        [],
+        {},
+        "bus",
+    ]
+
+
+# --- bad values are refused at plan time, with a message ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"capture": ["user", "expired"]}, "capture takes one or both of: user, ttl"),
+        ({"capture": []}, "capture takes one or both of: user, ttl"),
+        ({"table_name": "ab"}, "table_name is a DynamoDB table name"),
+        ({"prefix": "/archive"}, "prefix is empty or at most 128 bytes"),
+        ({"prefix": "archive/../other"}, "prefix is empty or at most 128 bytes"),
+        ({"prefix": "a" * 129}, "prefix is empty or at most 128 bytes"),
+        ({"retention": {"transition_after_days": 10}}, "transition_after_days >= 30"),
+        ({"retention": {"transition_after_days": 90, "expire_after_days": 90}}, "expire_after_days >"),
+        ({"retention": {"expire_after_day": 90}}, "retention takes only transition_after_days and expire_after_days"),
+        ({"delivery": "sns"}, "delivery is bus or direct"),
+        ({"batch_size": 11}, "batch_size is between 1 and 10 when delivery is bus"),
+        ({"event_bus_name": None}, "event_bus_name is required when delivery is bus"),
+        ({"kms_key_arn": "alias/archive"}, "kms_key_arn is a KMS key ARN"),
+        ({"lambda_package": {"path": "lambda.zip", "sha256": "abc"}}, "lambda_package is"),
+        ({"reserved_concurrent_executions": 0}, "reserved_concurrent_executions is -1"),
+        ({"log_retention_days": 42}, "log_retention_days is one of"),
+    ],
+    ids=lambda value: json.dumps(value)[:40] if isinstance(value, dict) else None,
+)
+def test_bad_values_are_refused_with_a_message(
+    evaluate: Callable[..., Any], variables: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TerraformError) as refused:
+        evaluate("var.capture", **variables)
+
+    assert message in " ".join(str(refused.value).split())
+
+
+def test_environment_refuses_a_yaml_table_field_it_does_not_know(evaluate_environment: Callable[..., Any]) -> None:
+    with pytest.raises(TerraformError) as refused:
+        evaluate_environment("var.yaml_table_fields", yaml_table_fields={"orders": ["name", "captures"]})
+
+    assert "not a per-table setting" in " ".join(str(refused.value).split())
+
+
+def test_environment_accepts_the_yaml_tables_fields(evaluate_environment: Callable[..., Any]) -> None:
+    fields = sorted(TableConfig.model_fields)
+
+    accepted = evaluate_environment("var.yaml_table_fields", yaml_table_fields={"orders": fields})
+
+    assert sorted(accepted["orders"]) == fields
+
+
+def test_direct_delivery_needs_no_bus_and_takes_bigger_batches(evaluate: Callable[..., Any]) -> None:
+    batch = evaluate("var.batch_size", delivery="direct", event_bus_name=None, batch_size=100)
+
+    assert batch == 100
+
+
+# --- names and key folder --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prefix", "table", "folder"),
+    [("archive", "orders", "archive/orders/"), ("", "orders", "orders/"), ("a/b", "t.v2", "a/b/t.v2/")],
+)
+def test_folder_is_the_cores_table_folder(evaluate: Callable[..., Any], prefix: str, table: str, folder: str) -> None:
+    assert evaluate("local.folder", prefix=prefix, table_name=table) == folder == table_folder(prefix, table)
+
+
+def test_names_fit_lambda_and_stay_distinct(evaluate: Callable[..., Any]) -> None:
+    long_a, long_b = "t" * 200 + "a", "t" * 200 + "b"
+
+    plain = evaluate("local.name", table_name="orders")
+    dotted = evaluate("local.name", table_name="orders.v2")
+    names = [evaluate("local.name", table_name=table) for table in (long_a, long_b)]
+
+    assert plain == "dynamo-archive-orders"
+    assert "." not in dotted and dotted != evaluate("local.name", table_name="orders-v2")
+    assert names[0] != names[1]
+    assert all(len(name) <= 56 and re.fullmatch(r"[A-Za-z0-9_-]+", name) for name in [dotted, *names])
+
+
+# --- the stream filter keeps exactly what a table captures ------------------------------------------------
+
+
+def matches(pattern: Any, value: Any, present: bool = True) -> bool:
+    """EventBridge pattern matching, for the operators the module uses (values, exists, anything-but)."""
+    if isinstance(pattern, dict):
+        value = value if present and isinstance(value, dict) else {}
+        return all(matches(sub, value.get(key), key in value) for key, sub in pattern.items())
+    for rule in pattern:
+        if isinstance(rule, dict) and "exists" in rule:
+            if rule["exists"] == present:
+                return True
+        elif isinstance(rule, dict) and "anything-but" in rule:
+            excluded = rule["anything-but"] if isinstance(rule["anything-but"], list) else [rule["anything-but"]]
+            if present and value not in excluded:
+                return True
+        elif present and value == rule:
+            return True
+    return False
+
+
+def record(event: str, *, ttl_identity: bool = False, ttl_value: bool = False) -> dict[str, Any]:
+    old_image: dict[str, Any] = {"pk": {"S": "order#1"}}
+    if ttl_value:
+        old_image["expires_at"] = {"N": "1732814857"}
+    raw: dict[str, Any] = {"eventName": event, "eventSource": "aws:dynamodb", "dynamodb": {"OldImage": old_image}}
+    if ttl_identity:
+        raw["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    return raw
+
+
+RECORDS = {
+    "insert": record("INSERT"),
+    "modify": record("MODIFY", ttl_value=True),
+    "user_remove": record("REMOVE"),
+    "user_remove_of_item_with_ttl": record("REMOVE", ttl_value=True),
+    "ttl_remove": record("REMOVE", ttl_identity=True, ttl_value=True),
+    "other_service_remove": {**record("REMOVE"), "userIdentity": {"type": "Service", "principalId": "other"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("capture", "ttl_attribute", "kept"),
+    [
+        (["user", "ttl"], None, {"user_remove", "user_remove_of_item_with_ttl", "ttl_remove", "other_service_remove"}),
+        (["user"], None, {"user_remove", "user_remove_of_item_with_ttl", "other_service_remove"}),
+        (["user"], "expires_at", {"user_remove", "user_remove_of_item_with_ttl", "other_service_remove"}),
+        (["ttl"], None, {"ttl_remove"}),
+        # A replicated TTL deletion carries no identity: items holding the TTL attribute get through,
+        # and the function decides by the attribute's value.
+        (["ttl"], "expires_at", {"ttl_remove", "user_remove_of_item_with_ttl"}),
+    ],
+)
+def test_stream_filter_keeps_exactly_the_captured_deletions(
+    evaluate: Callable[..., Any], capture: list[str], ttl_attribute: str | None, kept: set[str]
+) -> None:
+    filters = [json.loads(f) for f in evaluate("local.filters", capture=capture, ttl_attribute=ttl_attribute)]
+
+    passed = {name for name, raw in RECORDS.items() if any(matches(f, raw) for f in filters)}
+
+    assert passed == kept
+    assert len(filters) <= 5, "a pipe takes at most five filters"
