@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from adapters.checkpoints import done_prefix
 from adapters.stream_reader import (
     IteratorExpiredError,
@@ -150,6 +152,8 @@ class _Cursor:
     iterators: dict[str, str] = field(default_factory=dict)
     described_at: float = float("-inf")
     gone: bool = False
+    paused_until: float = float("-inf")  # after an error talking to the stream
+    pause: float = 0.0
 
 
 def _noop(_: str) -> None:
@@ -241,19 +245,33 @@ class LocalPipe:
     def _poll(self, cursor: _Cursor, pool: ThreadPoolExecutor, stop: threading.Event) -> int:
         """One read of each readable shard of the stream; returns the number of records that arrived."""
         now = time.monotonic()
-        if now - cursor.described_at >= self._describe_every:
-            try:
+        if now < cursor.paused_until:
+            return 0
+        try:
+            if now - cursor.described_at >= self._describe_every:
                 cursor.shards = self._reader.shards(cursor.source.stream_arn)
-            except StreamGoneError as error:
-                cursor.gone = True
-                self._warn(f"WARNING table {cursor.source.table}: {error}; no longer reading it")
-                return 0
-            cursor.described_at = now
-        arrived = 0
-        for shard in readable_shards(cursor.shards, cursor.finished):
-            if stop.is_set():
-                break
-            arrived += self._read_shard(cursor, shard, pool, stop)
+                cursor.described_at = now
+            arrived = 0
+            for shard in readable_shards(cursor.shards, cursor.finished):
+                if stop.is_set():
+                    break
+                arrived += self._read_shard(cursor, shard, pool, stop)
+        except StreamGoneError as error:
+            cursor.gone = True
+            self._warn(f"WARNING table {cursor.source.table}: {error}; no longer reading it")
+            return 0
+        except (ClientError, BotoCoreError) as error:
+            # throttling, a dropped connection, a restarting endpoint: wait and read again from the
+            # checkpoint; nothing after it was taken, so nothing is lost
+            cursor.pause = min(max(cursor.pause * 2, 0.5), self._max_backoff)
+            cursor.paused_until = now + cursor.pause
+            cursor.iterators.clear()
+            self._warn(
+                f"WARNING table {cursor.source.table}: reading its stream failed ({type(error).__name__}: {error}); "
+                f"trying again in {cursor.pause:.1f} s from the checkpoint"
+            )
+            return 0
+        cursor.pause = 0.0
         return arrived
 
     def _iterator(self, cursor: _Cursor, shard: Shard) -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from adapters.checkpoints import Checkpoints
 from adapters.local_pipe import LocalPipe, PipeSource
 from adapters.stream_reader import Batch, Shard, StartFrom, StreamPositionLostError
@@ -158,3 +160,26 @@ def test_a_stream_other_than_the_checkpointed_one_is_reported_and_read_from_trim
     _pipe(stream, handler, state, warnings, start=StartFrom.LATEST).run([SOURCE], until_idle=0.05)
     assert handler.delivered == ["e1"]
     assert len(warnings) == 1 and "table orders" in warnings[0] and "stream/OLD" in warnings[0]
+
+
+class FlakyStream(FakeStream):
+    """Fails the first ``failures`` reads the way a throttled or restarting endpoint does."""
+
+    def __init__(self, shards: dict[Shard, list[dict[str, Any]]], failures: int) -> None:
+        super().__init__(shards)
+        self.failures = failures
+
+    def read(self, stream_arn: str, iterator: str, limit: int = 1000) -> Batch:
+        if self.failures:
+            self.failures -= 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetRecords")
+        return super().read(stream_arn, iterator, limit)
+
+
+def test_an_error_reading_the_stream_is_reported_and_reading_resumes_from_the_checkpoint(tmp_path: Path) -> None:
+    stream = FlakyStream({Shard("s1"): [_record(1), _record(2)]}, failures=1)
+    handler, warnings = Handler(), []
+    pipe = _pipe(stream, handler, Checkpoints.load(tmp_path / "s.json"), warnings)
+    pipe.run([SOURCE], until_idle=0.2)
+    assert handler.delivered == ["e1", "e2"]
+    assert len(warnings) == 1 and "ThrottlingException" in warnings[0] and "from the checkpoint" in warnings[0]
