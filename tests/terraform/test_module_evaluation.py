@@ -270,3 +270,29 @@ def test_stream_filter_keeps_exactly_the_captured_deletions(
 
     assert passed == kept
     assert len(filters) <= 5, "a pipe takes at most five filters"
+
+
+def test_lifecycle_rules_merge_every_tables_retention(evaluate_environment: Callable[..., Any]) -> None:
+    long_name = "t" * 250
+    tables = {
+        "orders": {"folder": "archive/orders/", "retention": {"transition_after_days": 90, "expire_after_days": 2555}},
+        "sessions": {"folder": "archive/sessions/", "retention": {"expire_after_days": 365}},
+        "customers": {"folder": "customers/", "retention": {}},
+        long_name: {"folder": f"archive/{long_name}/", "retention": {"transition_after_days": 30}},
+    }
+
+    expire = evaluate_environment("local.expire_rules", tables=tables)
+    transition = evaluate_environment("local.transition_rules", tables=tables)
+
+    assert {(r["folder"], r["expire_after_days"]) for r in expire} == {
+        ("archive/orders/", 2555),
+        ("archive/sessions/", 365),
+        ("customers/", None),
+        (f"archive/{long_name}/", None),
+    }
+    assert {(r["folder"], r["transition_after_days"]) for r in transition} == {
+        ("archive/orders/", 90),
+        (f"archive/{long_name}/", 30),
+    }
+    ids = [r["id"] for r in expire + transition]
+    assert len(set(ids)) == len(ids) and all(len(i) <= 255 for i in ids)

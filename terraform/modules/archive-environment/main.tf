@@ -183,15 +183,17 @@ locals {
   # Per table: an "expire" rule (always: noncurrent versions, plus expiry of
   # current versions when expire_after_days is set) and, when transition_after_days is set, a
   # "transition" rule limited to objects above 128 KiB (smaller ones cost more in STANDARD_IA).
+  # Rule IDs are at most 255 characters: a long table name is cut and given a hash of the whole.
+  rule_ids = { for table in keys(var.tables) : table => length(table) <= 200 ? table : "${substr(table, 0, 191)}-${substr(sha1(table), 0, 8)}" }
   lifecycle_rules = flatten([
     for table, t in var.tables : concat(
       [{
-        id                = "${table}-expire"
+        id                = "${local.rule_ids[table]}-expire"
         folder            = t.folder
         expire_after_days = t.retention.expire_after_days
       }],
       t.retention.transition_after_days == null ? [] : [{
-        id                    = "${table}-transition"
+        id                    = "${local.rule_ids[table]}-transition"
         folder                = t.folder
         transition_after_days = t.retention.transition_after_days
       }],

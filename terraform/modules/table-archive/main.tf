@@ -133,7 +133,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_272:The package is built reproducibly by scripts/build_lambda.py and pinned by source_code_hash; no signing profile exists.
   #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to the on_failure destination (aws_lambda_function_event_invoke_config), pipe invocations to the pipe's dead-letter queue.
   function_name = local.name
-  description   = "Archives the deleted items of DynamoDB table ${var.table_name} to s3://${var.bucket_name}/${local.folder}"
+  description   = substr("Archives the deleted items of DynamoDB table ${var.table_name} to s3://${var.bucket_name}/${local.folder}", 0, 256)
   role          = aws_iam_role.function.arn
 
   runtime       = "python3.13"
@@ -213,7 +213,7 @@ locals {
 
 resource "aws_pipes_pipe" "this" {
   name        = local.name
-  description = "REMOVE records of DynamoDB table ${var.table_name} (${join(", ", sort(var.capture))}) to ${local.bus ? "bus ${var.event_bus_name}" : "function ${local.name}"}"
+  description = substr("REMOVE records of DynamoDB table ${var.table_name} (${join(", ", sort(var.capture))}) to ${local.bus ? "bus ${var.event_bus_name}" : "function ${local.name}"}", 0, 512)
   role_arn    = aws_iam_role.pipe.arn
   source      = local.stream_arn
   target      = local.bus ? local.bus_arn : aws_lambda_function.this.arn
@@ -285,7 +285,7 @@ resource "aws_cloudwatch_event_rule" "this" {
   count = local.bus ? 1 : 0
 
   name           = local.name
-  description    = "REMOVE records of DynamoDB table ${var.table_name}, put on the bus by pipe ${local.name}"
+  description    = substr("REMOVE records of DynamoDB table ${var.table_name}, put on the bus by pipe ${local.name}", 0, 512)
   event_bus_name = var.event_bus_name
   state          = "ENABLED"
 
