@@ -94,7 +94,7 @@ def test_environment_reads_its_own_yaml_and_keys_tables_by_name(env: Path) -> No
     local = blocks(env, "locals")
 
     assert one(local["config"]) == f'${{yamldecode(file("${{path.module}}/../../../config/{env.name}.yaml"))}}'
-    assert re.fullmatch(r"\$\{\{for (\w+) in local\.config\.tables : \1\.name => \1\}\}", one(local["tables"]))
+    assert re.fullmatch(r"\$\{\{ ?for (\w+) in local\.config\.tables ?: ?\1\.name ?=> ?\1 ?\}\}", one(local["tables"]))
     config = load_config(ROOT / "config" / f"{env.name}.yaml")
     assert config.environment == env.name
 
@@ -109,7 +109,8 @@ def test_environment_instantiates_the_table_module_once_per_yaml_table(env: Path
     assert one(call["table_name"]) == "${each.key}"
     for variable in per_table_variables() - {"table_name"}:
         field = {v: k for k, v in RENAMED.items()}.get(variable, variable)
-        assert one(call[variable]) == f"${{try(each.value.{field},None)}}", variable
+        # python-hcl2 versions print null as None or null, with or without a space after the comma.
+        assert re.fullmatch(rf"\$\{{try\(each\.value\.{field}, ?(None|null)\)\}}", one(call[variable])), variable
     from_yaml = {name for name, value in call.items() if "each.value" in str(value)}
     assert from_yaml == per_table_variables() - {"table_name"}, "only per-table settings come from a table entry"
 
@@ -149,7 +150,7 @@ def test_lifecycle_moves_only_objects_above_128_kib_to_standard_ia() -> None:
     lifecycle = resources(ENV_MODULE)[("aws_s3_bucket_lifecycle_configuration", "this")]
     text = str(lifecycle)
 
-    assert "'object_size_greater_than': [131072]" in text
+    assert re.search(r"'object_size_greater_than': \[?131072\b", text)
     assert "STANDARD_IA" in text
     assert "abort_incomplete_multipart_upload" in text
     assert "noncurrent_version_expiration" in text
@@ -171,9 +172,9 @@ def test_every_variable_has_description_type_and_validation(folder: Path) -> Non
     for name, body in blocks(folder, "variable").items():
         assert one(body.get("description")), f"{name}: no description"
         assert one(body.get("type")), f"{name}: no type"
-        if one(body["type"]) != "${bool}":
+        if not re.fullmatch(r"(\$\{)?bool\}?", str(one(body["type"]))):
             assert body.get("validation"), f"{name}: no validation block"
-        assert "${any}" not in str(body["type"]), f"{name}: prefer a typed object to any"
+        assert not re.search(r"\bany\b", str(body["type"])), f"{name}: prefer a typed object to any"
 
 
 def _docs_table(readme: str, heading: str) -> set[str]:
