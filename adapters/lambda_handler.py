@@ -26,6 +26,7 @@ from adapters.s3_store import S3ArchiveStore
 from adapters.settings import load_settings
 from adapters.sqs_dead_letters import NoDeadLetterQueue, SQSDeadLetterSink
 from archiver.envelopes import Delivery, UnknownEnvelope, failure_identifier, read_delivery
+from archiver.records import record_id_of
 from archiver.service import Archiver, Failed, summarise
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from archiver.policy import Policies
     from archiver.ports import DeadLetterSink
 
-__all__ = ["EventNotArchivedError", "RecordNotArchivedError", "build", "handle", "handler"]
+__all__ = ["EventNotArchivedError", "RecordMapper", "RecordNotArchivedError", "build", "handle", "handler"]
 
 _log = structlog.get_logger("adapters.lambda_handler")
 
@@ -50,18 +51,30 @@ class EventNotArchivedError(RecordNotArchivedError):
 
 
 @dataclass(frozen=True, slots=True)
-class _PoolMapper:
-    """``executor.map`` (results in input order) that carries the caller's logging context along.
+class RecordMapper:
+    """The Archiver's ``mapper``: runs ``fn(record, index)`` per record, on a pool if given, and
+    yields the results in input order (``executor.map`` does; ``as_completed`` would not).
 
-    Worker threads do not inherit context variables, so without this the request id bound by the
-    handler would be missing from the retry lines logged in the pool.
+    Each record runs in a copy of the caller's logging context with its ``record_id`` bound, so
+    lines logged deep in an adapter (a retry) name the record and the request: worker threads do
+    not inherit context variables by themselves.
     """
 
-    executor: ThreadPoolExecutor
+    executor: ThreadPoolExecutor | None = None
 
     def __call__(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
         context = contextvars.copy_context()
-        return self.executor.map(lambda *args: context.copy().run(fn, *args), *iterables)
+
+        def run(*args: Any) -> Any:
+            return context.copy().run(_traced, fn, *args)
+
+        return self.executor.map(run, *iterables) if self.executor else map(run, *iterables)
+
+
+def _traced(fn: Callable[..., Any], *args: Any) -> Any:
+    if args:
+        structlog.contextvars.bind_contextvars(record_id=record_id_of(args[0], args[1] if len(args) > 1 else 0))
+    return fn(*args)
 
 
 @functools.cache
@@ -88,14 +101,12 @@ def build(settings: Settings, clients: AwsClients | None = None, policies: Polic
     dead_letters: DeadLetterSink = (
         SQSDeadLetterSink(clients.sqs, settings.dlq_url) if settings.dlq_url else NoDeadLetterQueue()
     )
-    mapper: Callable[..., Iterator[Any]] = (
-        _PoolMapper(_pool(os.getpid(), settings.max_concurrency)) if settings.max_concurrency > 1 else map
-    )
+    pool = _pool(os.getpid(), settings.max_concurrency) if settings.max_concurrency > 1 else None
     return Archiver(
         store=S3ArchiveStore(clients.s3, settings.bucket, settings.kms_key_id),
         dead_letters=dead_letters,
         policies=policies or settings.policies(),
-        mapper=mapper,
+        mapper=RecordMapper(pool),
     )
 
 

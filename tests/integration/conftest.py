@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from adapters.aws import aws_clients
-from adapters.lambda_handler import _PoolMapper
+from adapters.lambda_handler import RecordMapper
 from adapters.retries import RetryPolicy
 from adapters.s3_store import S3ArchiveStore
 from adapters.sqs_dead_letters import SQSDeadLetterSink
@@ -91,7 +91,7 @@ def archiver_over(pool):
         return Archiver(
             store=S3ArchiveStore(s3_client, BUCKET, retry=FAST),
             dead_letters=SQSDeadLetterSink(sqs_client, url, retry=FAST),
-            mapper=_PoolMapper(pool),
+            mapper=RecordMapper(pool),
         )
 
     return make

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from adapters import lambda_handler
-from adapters.lambda_handler import EventNotArchivedError, RecordNotArchivedError, _PoolMapper, handle
+from adapters.lambda_handler import EventNotArchivedError, RecordMapper, RecordNotArchivedError, handle
 from adapters.settings import SettingsError
 from archiver.service import Archiver
 from tests.fakes import FakeArchiveStore, FakeDeadLetterSink
@@ -127,7 +127,7 @@ def test_pool_mapper_keeps_outcomes_in_input_order(events):
     store = SlowFirstStore()
     store.first_key = None
     with ThreadPoolExecutor(4) as pool:
-        archiver_ = Archiver(store=store, dead_letters=FakeDeadLetterSink(), mapper=_PoolMapper(pool))
+        archiver_ = Archiver(store=store, dead_letters=FakeDeadLetterSink(), mapper=RecordMapper(pool))
         store.first_key = archiver_.archive(records[:1])[0].object_key
         store.objects.clear()
         store.finished.clear()

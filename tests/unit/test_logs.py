@@ -22,7 +22,7 @@ import json, sys
 from concurrent.futures import ThreadPoolExecutor
 import structlog
 from botocore.exceptions import ClientError
-from adapters.lambda_handler import _PoolMapper, handle
+from adapters.lambda_handler import RecordMapper, handle
 from adapters.logs import configure_logging
 from adapters.retries import RetryPolicy
 from adapters.s3_store import S3ArchiveStore
@@ -46,7 +46,7 @@ bad = events.remove(n=2)
 bad["dynamodb"]["OldImage"] = "garbage"
 store = S3ArchiveStore(ThrottledOnceClient(), "bucket", retry=RetryPolicy(initial_wait=0.001, max_wait=0.001))
 with ThreadPoolExecutor(2) as pool:
-    archiver = Archiver(store=store, dead_letters=FakeDeadLetterSink(), mapper=_PoolMapper(pool))
+    archiver = Archiver(store=store, dead_letters=FakeDeadLetterSink(), mapper=RecordMapper(pool))
     structlog.contextvars.bind_contextvars(aws_request_id="req-1")
     handle(events.pipe([good, bad, events.load("pipe_batch")[0]]), archiver)
 """
@@ -89,6 +89,8 @@ def test_retries_logged_in_worker_threads_keep_the_request_id(lines):
     (retry,) = [line for line in lines if line["event"] == "aws call retrying"]
 
     assert retry["aws_request_id"] == "req-1"
+    assert retry["record_id"] == "c4ca4238a0b923820dcc509a00000001"
+    assert retry["table"] == "orders"
     assert retry["error_code"] == "SlowDown"
     assert retry["encoded_key"] == "PK(S)USER!23123!231*SK(S)ORDER!232024-11-25!231"
 
