@@ -7,8 +7,9 @@ else that lands in the queue.
 
 SQS takes at most 1 MiB per message, body and attributes together. A letter that would not fit is
 sent reduced (the record's key, its identifiers, the reason, and a note that the record was too
-large) rather than dropped: the key and sequence number are enough to find the item again in the
-stream or the table, a dropped letter is a lost deletion.
+large) rather than dropped, and so is one that a queue with a smaller MaximumMessageSize refuses:
+the key and sequence number are enough to find the item again in the stream or the table, a
+dropped letter is a lost deletion.
 
 Sends use the same :class:`~adapters.retries.RetryPolicy` as the store. SendMessage is not
 idempotent, so a retried send whose first answer was lost leaves two copies of a letter; redriving
@@ -41,6 +42,7 @@ __all__ = [
     "NoDeadLetterQueue",
     "SQSDeadLetterSink",
     "dead_letter_message",
+    "reduced_message",
 ]
 
 MARKER_ATTRIBUTE = "archiver-dead-letter"
@@ -94,22 +96,39 @@ class SQSDeadLetterSink:
         if self._client is None or not self.queue_url:
             NoDeadLetterQueue().report(letter)
             return
-        client, queue_url = self._client, self.queue_url
-        body, attributes = dead_letter_message(letter, self._max_bytes)
-        request: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body, "MessageAttributes": attributes}
-        if queue_url.endswith(".fifo"):
-            request["MessageGroupId"] = letter.table or "archiver"
-            request["MessageDeduplicationId"] = hashlib.sha256(body.encode()).hexdigest()
         context = {
             "table": letter.table,
             "record_id": letter.record_id,
             "encoded_key": letter.context.get("encodedKey"),
         }
+        body, attributes = dead_letter_message(letter, self._max_bytes)
         try:
-            self._retry.call("sqs:SendMessage", lambda: client.send_message(**request), **context)
+            self._send(letter, body, attributes, context)
         except AWSCallError as error:
-            raise DeadLetterUnavailableError(f"{error} (queue {queue_url})") from error
+            if not _too_long(error) or "record-omitted" in attributes:
+                raise DeadLetterUnavailableError(f"{error} (queue {self.queue_url})") from error
+            # The queue's own MaximumMessageSize is below SQS's limit: send the reduced letter.
+            body, attributes = reduced_message(letter, f"the queue refused the full record: {error.error}")
+            try:
+                self._send(letter, body, attributes, context)
+            except AWSCallError as again:
+                raise DeadLetterUnavailableError(f"{again} (queue {self.queue_url})") from again
         _log.debug("dead letter sent", error=letter.error, **context)
+
+    def _send(self, letter: DeadLetter, body: str, attributes: dict[str, Any], context: dict[str, Any]) -> None:
+        client, queue_url = self._client, self.queue_url
+        assert client is not None and queue_url is not None
+        request: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body, "MessageAttributes": attributes}
+        if queue_url.endswith(".fifo"):
+            request["MessageGroupId"] = letter.table or "archiver"
+            request["MessageDeduplicationId"] = hashlib.sha256(body.encode()).hexdigest()
+        self._retry.call("sqs:SendMessage", lambda: client.send_message(**request), **context)
+
+
+def _too_long(error: AWSCallError) -> bool:
+    return error.code in ("InvalidParameterValue", "AWS.SimpleQueueService.InvalidParameterValue") and (
+        "shorter than" in str(error.error)
+    )
 
 
 def dead_letter_message(letter: DeadLetter, max_bytes: int = MAX_MESSAGE_BYTES) -> tuple[str, dict[str, Any]]:
@@ -127,17 +146,21 @@ def dead_letter_message(letter: DeadLetter, max_bytes: int = MAX_MESSAGE_BYTES) 
     size = len(body) + _attributes_size(attributes)
     if size <= max_bytes:
         return body, attributes
+    return reduced_message(
+        letter, f"the full record was too large for SQS ({size} bytes with attributes, limit {max_bytes})"
+    )
+
+
+def reduced_message(letter: DeadLetter, why: str) -> tuple[str, dict[str, Any]]:
+    """The letter without its record: keys, identifiers, reason, and ``why`` the record is missing."""
     reduced = {
         **_summary(letter),
         "reason": letter.reason[:_MAX_REASON],
         "recordOmitted": True,
-        "note": (
-            f"the full record was too large for SQS ({size} bytes with attributes, limit {max_bytes}); "
-            "keys and identifiers are kept, find the item by them"
-        ),
+        "note": f"{why}; keys and identifiers are kept, find the item by them",
         **_identifiers(letter.record),
     }
-    attributes["record-omitted"] = _string("true")
+    attributes = {**_attributes(letter), "record-omitted": _string("true")}
     return json.dumps(reduced, ensure_ascii=True, default=str, sort_keys=True), attributes
 
 

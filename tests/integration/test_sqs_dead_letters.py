@@ -91,6 +91,19 @@ def test_an_oversize_letter_is_sent_reduced_to_keys_and_identifiers(sink, sqs, q
     assert message["attributes"]["record-omitted"] == "true"
 
 
+def test_a_letter_refused_by_a_queue_with_a_smaller_limit_is_resent_reduced(sqs, events):
+    url = sqs.create_queue(QueueName="small-dlq", Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+    sink = SQSDeadLetterSink(sqs, url, retry=FAST)
+    record = events.remove()
+
+    sink.report(letter_for(record))
+
+    (message,) = dead_letters(sqs, url)
+    assert message["body"]["recordOmitted"] is True
+    assert "the queue refused the full record" in message["body"]["note"]
+    assert message["body"]["eventID"] == record["eventID"]
+
+
 def test_the_size_limit_counts_attributes_too(events):
     letter = letter_for(events.remove())
     body, attributes = dead_letter_message(letter)
