@@ -109,6 +109,8 @@ def test_build_without_a_queue_turns_unarchivable_records_into_failures(clients,
 def test_handler_entry_point_builds_once_per_process(aws, s3, sqs, queue_url, monkeypatch, events):
     monkeypatch.setenv("ARCHIVER_BUCKET", BUCKET)
     monkeypatch.setenv("ARCHIVER_DLQ_URL", queue_url)
+    configured: list[str] = []  # logging is process-wide: record the call rather than leak it
+    monkeypatch.setattr(lambda_handler, "configure_logging", configured.append)
     lambda_handler._archiver.cache_clear()
     lambda_handler._clients.cache_clear()
     try:
@@ -116,6 +118,7 @@ def test_handler_entry_point_builds_once_per_process(aws, s3, sqs, queue_url, mo
         second = lambda_handler.handler(events.esm(), None)
 
         assert first == second == {"batchItemFailures": []}
+        assert configured == ["INFO"]
         assert lambda_handler._archiver.cache_info().misses == 1
         assert lambda_handler._clients.cache_info().misses == 1
         assert len(bucket_objects(s3)) == 2
