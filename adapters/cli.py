@@ -160,6 +160,8 @@ def _provision(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     with _app(args) as app:
+        if args.embedded:  # the embedded server starts empty: without this there would be nothing to read
+            provision(app.config, app.clients, _say)
         tally = Tally()
         archiver = build(app, tally.mapper)
         from adapters.lambda_handler import handle  # noqa: PLC0415 - imports structlog and the store
