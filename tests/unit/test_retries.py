@@ -1,0 +1,77 @@
+"""What the shared retry policy retries: only what may work when sent again."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import (
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from adapters.retries import AWSCallError, RetryPolicy, is_retryable
+from tests.integration.faults import client_error
+
+RETRYABLE = [
+    client_error("SlowDown", 503),
+    client_error("Throttling", 400),
+    client_error("ThrottlingException", 400),
+    client_error("RequestLimitExceeded", 400),
+    client_error("TooManyRequestsException", 429),
+    client_error("ProvisionedThroughputExceededException", 400),
+    client_error("ConditionalRequestConflict", 409),
+    client_error("InternalError", 500),
+    client_error("SomethingNew", 502),
+    client_error("RequestTimeout", 400),
+    EndpointConnectionError(endpoint_url="https://s3"),
+    ConnectTimeoutError(endpoint_url="https://s3"),
+    ReadTimeoutError(endpoint_url="https://s3"),
+]
+PERMANENT = [
+    client_error("AccessDenied", 403),
+    client_error("NoSuchBucket", 404),
+    client_error("InvalidArgument", 400),
+    client_error("PreconditionFailed", 412),
+    client_error("KMS.DisabledException", 400),
+    ParamValidationError(report="Bucket is required"),
+    SSLError(endpoint_url="https://s3", error="certificate verify failed"),
+    ValueError("a bug, not AWS"),
+]
+
+
+@pytest.mark.parametrize("error", RETRYABLE, ids=lambda e: type(e).__name__ + ":" + str(e)[:30])
+def test_throttling_server_errors_conflicts_and_transport_are_retryable(error):
+    assert is_retryable(error)
+
+
+@pytest.mark.parametrize("error", PERMANENT, ids=lambda e: type(e).__name__ + ":" + str(e)[:30])
+def test_validation_and_other_client_errors_are_not(error):
+    assert not is_retryable(error)
+
+
+def test_a_permanent_error_is_raised_after_one_attempt_as_not_retryable():
+    calls = []
+
+    def fail() -> None:
+        calls.append(1)
+        raise client_error("AccessDenied", 403)
+
+    with pytest.raises(AWSCallError) as raised:
+        RetryPolicy(initial_wait=0.001).call("s3:PutObject", fail)
+
+    assert (len(calls), raised.value.attempts, raised.value.retryable, raised.value.code) == (
+        1,
+        1,
+        False,
+        "AccessDenied",
+    )
+
+
+def test_a_bug_in_the_call_is_not_disguised_as_an_aws_error():
+    def broken() -> None:
+        raise KeyError("oops")
+
+    with pytest.raises(KeyError):
+        RetryPolicy(initial_wait=0.001).call("s3:PutObject", broken)
