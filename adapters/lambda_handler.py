@@ -36,10 +36,9 @@ if TYPE_CHECKING:
     from adapters.settings import Settings
     from archiver.policy import Policies
     from archiver.ports import DeadLetterSink
+    from archiver.service import Outcome
 
 __all__ = ["EventNotArchivedError", "RecordMapper", "RecordNotArchivedError", "build", "handle", "handler"]
-
-_log = structlog.get_logger("adapters.lambda_handler")
 
 
 class RecordNotArchivedError(Exception):
@@ -132,7 +131,7 @@ def handle(event: object, archiver: Archiver) -> dict[str, Any] | None:
     return _answer(delivery, archiver.archive(delivery.records), started)
 
 
-def _answer(delivery: Delivery, outcomes: list[Any], started: float) -> dict[str, Any] | None:
+def _answer(delivery: Delivery, outcomes: list[Outcome], started: float) -> dict[str, Any] | None:
     log_outcomes(delivery.records, outcomes, shape=delivery.shape.value, elapsed_ms=_ms_since(started))
     failed = [(raw, o) for raw, o in zip(delivery.records, outcomes, strict=True) if isinstance(o, Failed)]
     if delivery.reports_partial_failures:

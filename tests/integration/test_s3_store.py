@@ -109,6 +109,7 @@ def test_kms_key_id_selects_sse_kms(s3, events):
     head = s3.head_object(Bucket=BUCKET, Key=obj.key)
     assert head["ServerSideEncryption"] == "aws:kms"
     assert head["SSEKMSKeyId"].endswith("alias/archive")
+    assert head["BucketKeyEnabled"] is True
 
 
 def test_non_ascii_table_name_is_percent_encoded_in_metadata(store, s3, events):
