@@ -6,6 +6,8 @@ import base64
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,3 +178,21 @@ def test_the_console_script_explains_itself() -> None:
         check=False,
     )
     assert lazy.stdout.strip() == "False"
+
+
+def test_from_latest_archives_only_what_is_deleted_after_the_start(
+    environment: LocalEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = environment
+    env.put(env.orders, _order("before", "1"))
+    env.delete(env.orders, _order("before", "1"))
+    env.put(env.orders, _order("after", "1"))
+    codes: list[int] = []
+    run = threading.Thread(target=lambda: codes.append(env.run("--from", "latest", "--until-idle", "3")))
+    run.start()
+    time.sleep(1.0)  # the run has taken its LATEST iterators (it takes them within milliseconds)
+    env.delete(env.orders, _order("after", "1"))
+    run.join(timeout=30)
+    assert codes == [0]
+    found, unexpected = archived_counts(_store(env), env.config)
+    assert compare(Counter({(env.orders, encoded_key_of(_order("after", "1"))): 1}), found, unexpected) == []
