@@ -24,7 +24,8 @@ from tests.builders import remove_record
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-SEARCH = settings(max_examples=5000, database=None, deadline=None)
+# derandomize: the search is the same on every run, so a pass is not luck and a failure is not flaky.
+SEARCH = settings(max_examples=5000, database=None, deadline=None, derandomize=True)
 S3_SAFE = re.compile(r"[A-Za-z0-9!\-_.*'()/]+")
 
 
@@ -38,7 +39,7 @@ _small_keys = st.lists(
     st.tuples(
         st.sampled_from(["PK", "SK"]),
         st.sampled_from(["S", "N"]),
-        st.text(alphabet="1_SK", min_size=1, max_size=4),
+        st.text(alphabet="1_SK", min_size=1, max_size=3),
     ),
     min_size=1,
     max_size=2,
