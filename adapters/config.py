@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from archiver.policy import DeletionKind, Policies, PolicyError, TablePolicy, check_prefix
+from archiver.policy import DeletionKind, Policies, TablePolicy, check_prefix
 
 __all__ = ["ConfigError", "EnvironmentConfig", "KeyAttribute", "KeySchema", "Retention", "TableConfig", "load_config"]
 
@@ -88,10 +88,7 @@ class TableConfig(_Strict):
     @field_validator("prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        try:
-            return check_prefix(value)
-        except PolicyError as error:
-            raise ValueError(str(error)) from None
+        return check_prefix(value)  # its PolicyError is a ValueError: pydantic reports it as the field's
 
     def policy(self) -> TablePolicy:
         return TablePolicy(

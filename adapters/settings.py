@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from archiver.policy import MAX_PREFIX_BYTES, DeletionKind, Policies, PolicyError, TablePolicy, check_prefix
+from archiver.policy import MAX_PREFIX_BYTES, DeletionKind, Policies, TablePolicy, check_prefix
 
 __all__ = ["ENV_PREFIX", "Settings", "SettingsError", "load_settings"]
 
@@ -56,10 +56,7 @@ class Settings(BaseSettings):
     @field_validator("prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        try:
-            return check_prefix(value)
-        except PolicyError as error:
-            raise ValueError(str(error)) from None
+        return check_prefix(value)  # its PolicyError is a ValueError: pydantic reports it as the field's
 
     @field_validator("dlq_url", "table", "ttl_attribute", "kms_key_id", mode="before")
     @classmethod

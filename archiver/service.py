@@ -124,29 +124,13 @@ class Archiver:
         obj = build_archive_object(item, policy)
         try:
             self.store.put(obj)
-        except StoreUnavailableError as error:
-            reason = f"archive store unavailable: {error}"
-            letter = DeadLetter(
-                item.record_id,
-                reason,
-                type(error).__name__,
-                raw,
-                item.table,
-                error.attempts,
-                {"objectKey": obj.key, "encodedKey": item.encoded_key},
-            )
-            return self._dead_letter(letter)
-        except ObjectConflictError as error:
-            reason = f"object {error} already holds another deletion"
-            letter = DeadLetter(
-                item.record_id,
-                reason,
-                type(error).__name__,
-                raw,
-                item.table,
-                1,
-                {"objectKey": obj.key, "encodedKey": item.encoded_key},
-            )
+        except (StoreUnavailableError, ObjectConflictError) as error:
+            if isinstance(error, StoreUnavailableError):
+                reason, attempts = f"archive store unavailable: {error}", error.attempts
+            else:
+                reason, attempts = f"object {error} already holds another deletion", 1
+            context = {"objectKey": obj.key, "encodedKey": item.encoded_key}
+            letter = DeadLetter(item.record_id, reason, type(error).__name__, raw, item.table, attempts, context)
             return self._dead_letter(letter)
         return Archived(item.record_id, item.table, item.encoded_key, obj.key)
 

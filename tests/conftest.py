@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import structlog
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 EVENTS = Path(__file__).parent / "events"
 STREAM_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/{table}/stream/2024-11-01T00:00:00.000"
@@ -102,3 +107,21 @@ def without(record: dict[str, Any], path: str) -> dict[str, Any]:
 @pytest.fixture
 def events() -> Events:
     return Events()
+
+
+@pytest.fixture
+def process_logging_left_alone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """main() configures structlog for the process, caching loggers on first use; in a test worker that
+    would change what later tests of other modules capture. Here it filters the same, uncached, and the
+    previous configuration comes back after the test."""
+    saved = structlog.get_config()
+
+    def configure(level: str = "INFO", **_: object) -> None:
+        structlog.configure(
+            wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
+            cache_logger_on_first_use=False,
+        )
+
+    monkeypatch.setattr("adapters.logs.configure_logging", configure)
+    yield
+    structlog.configure(**saved)

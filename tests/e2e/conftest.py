@@ -8,13 +8,11 @@ bucket, queue and tables (a random suffix), so tests share the server without se
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import structlog
 
 from adapters.aws import AwsClients, aws_clients
 from adapters.cli import main
@@ -24,26 +22,6 @@ from adapters.local_aws import FAKE_ENVIRONMENT, moto_server
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
-
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _process_logging_left_alone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """main() configures structlog for the process, caching loggers on first use; in a test worker that
-    would change what later tests of other modules capture. Here it filters the same, uncached, and the
-    previous configuration comes back after the test."""
-    saved = structlog.get_config()
-
-    def configure(level: str = "INFO", **_: object) -> None:
-        structlog.configure(
-            wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
-            cache_logger_on_first_use=False,
-        )
-
-    monkeypatch.setattr("adapters.logs.configure_logging", configure)
-    yield
-    structlog.configure(**saved)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from adapters.demo import archived_counts, compare, encoded_key_of
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalEnvironment
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("process_logging_left_alone")]
 
 AWKWARD = [("USER#1", "ORDER#2024/01 #7"), ("café 100% ☕", "🎉 spaces"), ("a/b/../c", "%2F *(S)x"), ("K", "kept")]
 BINARY = [b"\x00\xff\xfe/#%", b"\x89PNG\r\n\x1a\n", b"AP9hYg=="]  # the last is base64 text as bytes

@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
-import structlog
 
 from adapters.cli import main
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+pytestmark = pytest.mark.usefixtures("process_logging_left_alone")
 
 LOCAL = str(Path(__file__).parents[2] / "config" / "local.yaml")
-
-
-@pytest.fixture(autouse=True)
-def _process_logging_left_alone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """main() configures structlog for the process, caching loggers on first use; in a test worker that
-    would change what later tests of other modules capture. Here it filters the same, uncached, and the
-    previous configuration comes back after the test."""
-    saved = structlog.get_config()
-
-    def configure(level: str = "INFO", **_: object) -> None:
-        structlog.configure(
-            wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
-            cache_logger_on_first_use=False,
-        )
-
-    monkeypatch.setattr("adapters.logs.configure_logging", configure)
-    yield
-    structlog.configure(**saved)
 
 
 COMMANDS = [
