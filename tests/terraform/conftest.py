@@ -20,9 +20,25 @@ def one(value: Any) -> Any:
     return value
 
 
+def _plain(value: Any) -> Any:
+    """python-hcl2 7+ keeps HCL's quotes on labels and string literals and adds ``__is_block__`` /
+    ``__comments__`` markers; drop both, so the checks read ``"s3"`` as ``s3`` whatever the version."""
+    if isinstance(value, dict):
+        return {_unquote(k): _plain(v) for k, v in value.items() if not str(k).startswith("__")}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return _unquote(value) if isinstance(value, str) else value
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] == '"' and '"' not in text[1:-1].replace('\\"', ""):
+        return text[1:-1]
+    return text
+
+
 def parse(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as fh:
-        return hcl2.load(fh)
+        return _plain(hcl2.load(fh))  # type: ignore[no-any-return]
 
 
 def blocks(folder: Path, kind: str) -> dict[str, Any]:
