@@ -1,79 +1,34 @@
 """The Lambda entry point and its composition root: settings -> clients -> adapters -> Archiver.
 
 ``handler`` builds everything once per process, lazily, on the first invocation (so importing
-this module needs neither AWS nor the environment), and answers each delivery the way its shape
-expects: a batch (pipe or event source mapping) names the records that were neither archived nor
-dead-lettered in ``batchItemFailures``, so only those are retried; a single record (EventBridge
-rule, or a bare record) raises, so Lambda's asynchronous retries and on-failure destination apply.
-``handle`` does that for an Archiver built by anyone (the CLI builds its own), reading no
-environment.
+this module needs neither AWS nor the environment), then hands each delivery to
+:func:`adapters.delivery.handle`, which answers it the way its shape expects. Terraform and users
+name this module's ``handler``; keep it here.
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from adapters.logs import configure_logging, log_outcomes
-from adapters.s3_store import S3ArchiveStore
+from adapters.aws.s3_store import S3ArchiveStore
+from adapters.aws.sqs_dead_letters import NoDeadLetterQueue, SQSDeadLetterSink
+from adapters.delivery import RecordMapper, handle
+from adapters.logs import configure_logging
 from adapters.settings import load_settings
-from adapters.sqs_dead_letters import NoDeadLetterQueue, SQSDeadLetterSink
-from archiver.envelopes import Delivery, UnknownEnvelope, failure_identifier, read_delivery
-from archiver.records import record_id_of
-from archiver.service import Archiver, Failed, summarise
+from archiver.service import Archiver
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
-
-    from adapters.aws import AwsClients
+    from adapters.aws.clients import AwsClients
     from adapters.settings import Settings
     from archiver.policy import Policies
     from archiver.ports import DeadLetterSink
-    from archiver.service import Outcome
 
-__all__ = ["EventNotArchivedError", "RecordMapper", "RecordNotArchivedError", "build", "handle", "handler"]
-
-
-class RecordNotArchivedError(Exception):
-    """A delivered record was neither archived nor dead-lettered; raised so the platform retries it."""
-
-
-class EventNotArchivedError(RecordNotArchivedError):
-    """An event we cannot read could not be dead-lettered either; raised so it is not lost."""
-
-
-@dataclass(frozen=True, slots=True)
-class RecordMapper:
-    """The Archiver's ``mapper``: runs ``fn(record, index)`` per record, on a pool if given, and
-    yields the results in input order (``executor.map`` does; ``as_completed`` would not).
-
-    Each record runs in a copy of the caller's logging context with its ``record_id`` bound, so
-    lines logged deep in an adapter (a retry) name the record and the request: worker threads do
-    not inherit context variables by themselves.
-    """
-
-    executor: ThreadPoolExecutor | None = None
-
-    def __call__(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
-        context = contextvars.copy_context()
-
-        def run(*args: Any) -> Any:
-            return context.copy().run(_traced, fn, *args)
-
-        return self.executor.map(run, *iterables) if self.executor else map(run, *iterables)
-
-
-def _traced(fn: Callable[..., Any], *args: Any) -> Any:
-    if args:
-        structlog.contextvars.bind_contextvars(record_id=record_id_of(args[0], args[1] if len(args) > 1 else 0))
-    return fn(*args)
+__all__ = ["build", "handler"]
 
 
 @functools.cache
@@ -84,7 +39,7 @@ def _pool(pid: int, workers: int) -> ThreadPoolExecutor:
 
 @functools.cache
 def _clients(pool_connections: int) -> AwsClients:
-    from adapters.aws import aws_clients  # noqa: PLC0415 - boto3 loads on first use, not at import
+    from adapters.aws.clients import aws_clients  # noqa: PLC0415 - boto3 loads on first use, not at import
 
     return aws_clients(max_pool_connections=pool_connections)
 
@@ -107,47 +62,6 @@ def build(settings: Settings, clients: AwsClients | None = None, policies: Polic
         policies=policies or settings.policies(),
         mapper=RecordMapper(pool),
     )
-
-
-def handle(event: object, archiver: Archiver) -> dict[str, Any] | None:
-    """Archive the REMOVE records of one delivery and answer as its shape expects.
-
-    Returns:
-        ``{"batchItemFailures": [...]}`` for a pipe or event-source-mapping batch, naming exactly
-        the records that Failed (eventID for pipes, SequenceNumber for an ESM); None otherwise.
-
-    Raises:
-        RecordNotArchivedError: a single-record delivery (EventBridge, bare record) Failed.
-        EventNotArchivedError: the event is no delivery we know and could not be dead-lettered.
-    """
-    started = time.perf_counter()
-    delivery = read_delivery(event)
-    if isinstance(delivery, UnknownEnvelope):
-        outcome = archiver.dead_letter_event(event, delivery.reason)
-        log_outcomes([event], [outcome], shape="unknown", elapsed_ms=_ms_since(started))
-        if isinstance(outcome, Failed):
-            raise EventNotArchivedError(outcome.reason)
-        return None
-    return _answer(delivery, archiver.archive(delivery.records), started)
-
-
-def _answer(delivery: Delivery, outcomes: list[Outcome], started: float) -> dict[str, Any] | None:
-    log_outcomes(delivery.records, outcomes, shape=delivery.shape.value, elapsed_ms=_ms_since(started))
-    failed = [(raw, o) for raw, o in zip(delivery.records, outcomes, strict=True) if isinstance(o, Failed)]
-    if delivery.reports_partial_failures:
-        identifiers = dict.fromkeys(failure_identifier(delivery.shape, raw, o.record_id) for raw, o in failed)
-        return {"batchItemFailures": [{"itemIdentifier": identifier} for identifier in identifiers]}
-    if failed:
-        counts = summarise(outcomes)
-        raise RecordNotArchivedError(
-            f"{counts['failed']} record(s) not archived and not dead-lettered: "
-            + "; ".join(f"{o.record_id}: {o.reason}" for _, o in failed)
-        )
-    return None
-
-
-def _ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
 
 
 @functools.cache

@@ -29,8 +29,8 @@ __all__ = ["configure_logging", "log_outcomes", "wants_json"]
 _log = structlog.get_logger("adapters.lambda_handler")
 
 
-class _StdoutLogger:
-    """Writes whole lines to whatever ``sys.stdout`` is at the time of the call.
+class _LineLogger:
+    """Writes whole lines to whatever ``sys.stdout`` (or ``sys.stderr``) is at the time of the call.
 
     Binding the stream once (structlog's PrintLogger does) breaks when a test runner or a tool
     swaps ``sys.stdout`` later; the lock keeps lines from concurrent worker threads whole.
@@ -38,16 +38,16 @@ class _StdoutLogger:
 
     _lock = threading.Lock()
 
+    def __init__(self, to_stderr: bool) -> None:
+        self._to_stderr = to_stderr
+
     def msg(self, message: str) -> None:
+        stream = sys.stderr if self._to_stderr else sys.stdout
         with self._lock:
-            sys.stdout.write(message + "\n")
-            sys.stdout.flush()
+            stream.write(message + "\n")
+            stream.flush()
 
     log = debug = info = warning = warn = error = critical = exception = fatal = msg
-
-
-def _stdout_logger(*_args: Any) -> _StdoutLogger:
-    return _StdoutLogger()
 
 
 def wants_json(environ: Mapping[str, str] | None = None, stream: Any = None) -> bool:
@@ -58,11 +58,13 @@ def wants_json(environ: Mapping[str, str] | None = None, stream: Any = None) -> 
     return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME")) or not (callable(isatty) and isatty())
 
 
-def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
+def configure_logging(level: str = "INFO", *, json: bool | None = None, to_stderr: bool = False) -> None:
     """Configure structlog for this process: ``level`` is DEBUG, INFO, WARNING or ERROR.
 
     Args:
         json: force JSON lines (True) or console text (False); None decides with :func:`wants_json`.
+        to_stderr: write to stderr (the CLI: its stdout is for results a pipe may parse); Lambda
+            sends both streams to CloudWatch Logs, so the function keeps stdout.
     """
     as_json = wants_json() if json is None else json
     processors: list[Any] = [
@@ -74,11 +76,11 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
     if as_json:
         processors += [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(default=str)]
     else:
-        processors.append(structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty()))
+        processors.append(structlog.dev.ConsoleRenderer(colors=(sys.stderr if to_stderr else sys.stdout).isatty()))
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=_stdout_logger,
+        logger_factory=lambda *_args: _LineLogger(to_stderr),
         cache_logger_on_first_use=True,
     )
 

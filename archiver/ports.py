@@ -7,11 +7,11 @@ into which adapters translate whatever their SDK raises.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator
 
     from archiver.archive import ArchiveObject
 
@@ -21,6 +21,7 @@ __all__ = [
     "DeadLetterSink",
     "DeadLetterUnavailableError",
     "ObjectConflictError",
+    "ObjectNotFoundError",
     "StoreUnavailableError",
 ]
 
@@ -28,10 +29,13 @@ __all__ = [
 class StoreUnavailableError(Exception):
     """The store could not be written or read, after the adapter's own retries."""
 
-    def __init__(self, message: str, *, attempts: int = 1, retryable: bool = True) -> None:
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
         super().__init__(message)
         self.attempts = attempts
-        self.retryable = retryable
+
+
+class ObjectNotFoundError(LookupError):
+    """No object has this key: the store answered, and it is not there (not an outage)."""
 
 
 class ObjectConflictError(Exception):
@@ -52,7 +56,9 @@ class DeadLetter:
     record: object  # the record (or whole event) as received
     table: str | None = None
     attempts: int = 1
-    context: Mapping[str, Any] = field(default_factory=dict)
+    #: Where the record was headed when the store refused it; None where it never got that far.
+    object_key: str | None = None
+    encoded_key: str | None = None
 
 
 class ArchiveStore(Protocol):
@@ -70,7 +76,12 @@ class ArchiveStore(Protocol):
         """Every object key under ``prefix``, in ascending order."""
 
     def get(self, key: str) -> bytes:
-        """The body of one object. Raises KeyError where there is none."""
+        """The body of one object.
+
+        Raises:
+            ObjectNotFoundError: no object has this key.
+            StoreUnavailableError: it could not be read.
+        """
 
 
 class DeadLetterSink(Protocol):

@@ -129,8 +129,9 @@ class Archiver:
                 reason, attempts = f"archive store unavailable: {error}", error.attempts
             else:
                 reason, attempts = f"object {error} already holds another deletion", 1
-            context = {"objectKey": obj.key, "encodedKey": item.encoded_key}
-            letter = DeadLetter(item.record_id, reason, type(error).__name__, raw, item.table, attempts, context)
+            letter = DeadLetter(
+                item.record_id, reason, type(error).__name__, raw, item.table, attempts, obj.key, item.encoded_key
+            )
             return self._dead_letter(letter)
         return Archived(item.record_id, item.table, item.encoded_key, obj.key)
 

@@ -27,8 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adapters.aws import aws_clients  # noqa: E402
-from adapters.lambda_handler import build, handle  # noqa: E402
+from adapters.aws.clients import aws_clients  # noqa: E402
+from adapters.delivery import handle  # noqa: E402
+from adapters.lambda_handler import build  # noqa: E402
 from adapters.logs import configure_logging  # noqa: E402
 from adapters.settings import Settings  # noqa: E402
 from archiver.archive import build_archive_object  # noqa: E402
@@ -103,8 +104,9 @@ def time_raw_puts(client, records: list[dict], concurrency: int) -> float:
 
 MEMORY_SCRIPT = """
 import gc, json, resource, sys, time, tracemalloc
-from adapters.aws import aws_clients
-from adapters.lambda_handler import build, handle
+from adapters.aws.clients import aws_clients
+from adapters.delivery import handle
+from adapters.lambda_handler import build
 from adapters.logs import configure_logging
 from adapters.settings import Settings
 from tests.conftest import Events

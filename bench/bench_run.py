@@ -28,11 +28,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.aws import aws_clients
-from adapters.cli import main
+from adapters.aws.clients import aws_clients
+from adapters.cli.demo import encoded_key_of
+from adapters.cli.main import main
 from adapters.config import load_config
-from adapters.demo import encoded_key_of
-from adapters.local_aws import embedded_aws
+from adapters.local.embedded import embedded_aws
 from archiver.archive import key_folder
 
 # Embedded servers in one process share moto's in-memory state, so each phase gets its own names.

@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Build the Lambda package: the project's runtime dependencies for the function's platform, plus
-``archiver/`` and ``adapters/``, as one reproducible zip (``build/lambda.zip`` by default).
+the modules the function runs (``archiver/`` and the part of ``adapters/`` that
+``adapters.lambda_handler`` imports), as one reproducible zip (``build/lambda.zip`` by default).
+
+The CLI, the local pipe and the embedded server stay out: they are found by following the
+handler's imports (:func:`function_modules`), so a module the function starts to need is shipped
+without anyone editing a list, and one it stops needing leaves the zip.
 
 Reproducible means the same sources and the same resolved dependency versions give the same bytes,
 so ``source_code_hash`` (``filebase64sha256``) only changes, and Terraform only updates the
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import modulefinder
 import shutil
 import subprocess
 import sys
@@ -31,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("archiver", "adapters")
+ENTRY_POINT = "adapters/lambda_handler.py"
 PYTHON_VERSION = "3.13"  # the function's runtime: python3.13
 #: manylinux tags the Lambda python3.13 runtime (Amazon Linux 2023, glibc 2.34) can load.
 MANYLINUX = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
@@ -64,15 +71,28 @@ def install_dependencies(requirements: list[str], target: Path, arch: str) -> No
     subprocess.run(command, check=True)  # noqa: S603  # our own argument list, no shell
 
 
-def copy_sources(target: Path, root: Path = ROOT, packages: tuple[str, ...] = PACKAGES) -> None:
-    """Copy the ``.py`` files of the project's packages into ``target`` (no caches, no tests)."""
-    for package in packages:
-        for source in sorted((root / package).rglob("*.py")):
-            if "__pycache__" in source.parts:
-                continue
-            destination = target / source.relative_to(root)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, destination)
+def function_modules(root: Path = ROOT, entry: str = ENTRY_POINT) -> list[Path]:
+    """The project's source files the function imports, ``entry`` included, relative to ``root``.
+
+    Follows every import statement in the bytecode (lazy ones inside functions too) with only
+    ``root`` on the search path, so third-party packages are not walked; package ``__init__``
+    files come along with their modules.
+    """
+    finder = modulefinder.ModuleFinder(path=[str(root)])
+    finder.run_script(str(root / entry))
+    files = {Path(entry)}
+    for module in finder.modules.values():
+        if module.__file__ and module.__name__.split(".")[0] in PACKAGES:
+            files.add(Path(module.__file__).resolve().relative_to(root.resolve()))
+    return sorted(files)
+
+
+def copy_sources(target: Path, root: Path = ROOT) -> None:
+    """Copy the function's own ``.py`` files (:func:`function_modules`) into ``target``."""
+    for relative in function_modules(root):
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / relative, destination)
 
 
 def _included(relative: Path) -> bool:

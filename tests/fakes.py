@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from archiver.ports import DeadLetterUnavailableError, ObjectConflictError, StoreUnavailableError
+from archiver.ports import DeadLetterUnavailableError, ObjectConflictError, ObjectNotFoundError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,6 +40,8 @@ class FakeArchiveStore:
         yield from sorted(k for k in self.objects if k.startswith(prefix))
 
     def get(self, key: str) -> bytes:
+        if key not in self.objects:
+            raise ObjectNotFoundError(key)
         return self.objects[key]
 
 

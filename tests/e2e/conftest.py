@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from adapters.aws import AwsClients, aws_clients
-from adapters.cli import main
+from adapters.aws.clients import AwsClients, aws_clients
+from adapters.cli.main import main
 from adapters.config import EnvironmentConfig, load_config
-from adapters.local_aws import FAKE_ENVIRONMENT, moto_server
+from adapters.local.embedded import FAKE_ENVIRONMENT, moto_server
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

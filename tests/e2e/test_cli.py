@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from adapters.cli import App, main
-from adapters.demo import archived_counts, compare, encoded_key_of
+from adapters.cli.app import App
+from adapters.cli.demo import archived_counts, compare, encoded_key_of
+from adapters.cli.main import main
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalEnvironment
@@ -165,13 +166,17 @@ def test_the_demo_archives_every_deletion_it_makes(capsys: pytest.CaptureFixture
 
 def test_the_console_script_explains_itself() -> None:
     script = Path(sys.executable).parent / "archiver"
-    command = [str(script)] if script.exists() else [sys.executable, "-c", "from adapters.cli import main; main()"]
+    command = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "import sys; from adapters.cli.main import main; sys.exit(main())"]
+    )
     result = subprocess.run([*command, "run", "--help"], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0
     assert "--until-idle SECONDS" in result.stdout
     # and the Lambda path never imports moto (it is the `local` extra, not a runtime dependency)
     lazy = subprocess.run(
-        [sys.executable, "-c", "import sys, adapters.cli, adapters.lambda_handler; print('moto' in sys.modules)"],
+        [sys.executable, "-c", "import sys, adapters.cli.main, adapters.lambda_handler; print('moto' in sys.modules)"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from moto import mock_aws
 
-from adapters.aws import aws_clients
-from adapters.lambda_handler import RecordMapper
-from adapters.retries import RetryPolicy
-from adapters.s3_store import S3ArchiveStore
-from adapters.sqs_dead_letters import SQSDeadLetterSink
+from adapters.aws.clients import aws_clients
+from adapters.aws.retries import RetryPolicy
+from adapters.aws.s3_store import S3ArchiveStore
+from adapters.aws.sqs_dead_letters import SQSDeadLetterSink
+from adapters.delivery import RecordMapper
 from archiver.archive import ArchiveObject, build_archive_object
 from archiver.policy import Policies, TablePolicy
 from archiver.records import DeletedItem, read_record

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from adapters.lambda_handler import build, handle
+from adapters.delivery import handle
+from adapters.lambda_handler import build
 from adapters.settings import Settings
 from tests.integration.conftest import BUCKET, bucket_objects, dead_letters
 

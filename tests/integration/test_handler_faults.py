@@ -6,7 +6,8 @@ import pytest
 from botocore.exceptions import ConnectionClosedError
 
 from adapters import lambda_handler
-from adapters.lambda_handler import RecordNotArchivedError, build, handle
+from adapters.delivery import RecordNotArchivedError, handle
+from adapters.lambda_handler import build
 from adapters.settings import Settings
 from tests.integration.conftest import BUCKET, archive_object, bucket_objects, dead_letters
 from tests.integration.faults import AfterCall, FlakyClient, client_error

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.lambda_handler import handle
+from adapters.delivery import handle
 from tests.conftest import without
 from tests.integration.conftest import bucket_objects, dead_letters
 

@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from adapters.retries import RetryPolicy
-from adapters.s3_store import METADATA_ENCODED_KEY, METADATA_KIND, METADATA_TABLE, S3ArchiveStore
+from adapters.aws.retries import RetryPolicy
+from adapters.aws.s3_store import METADATA_ENCODED_KEY, METADATA_KIND, METADATA_TABLE, S3ArchiveStore
 from archiver.archive import ArchiveObject
 from archiver.keys import decode_key
-from archiver.ports import StoreUnavailableError
+from archiver.ports import ObjectNotFoundError, StoreUnavailableError
 from tests.integration.conftest import BUCKET, FAST, archive_object
 from tests.integration.faults import AfterCall, FlakyClient, client_error
 
@@ -147,7 +147,7 @@ def test_listing_retries_a_throttled_page_without_losing_the_rest(s3, events):
 
 
 def test_get_of_a_missing_key_raises_key_error(store):
-    with pytest.raises(KeyError):
+    with pytest.raises(ObjectNotFoundError):
         store.get("archive/orders/nothing/here.json")
 
 
@@ -194,7 +194,7 @@ def test_permanent_errors_are_not_retried(s3, events, code, status):
         store.put(archive_object(events.remove()))
 
     assert flaky.calls["put_object"] == 1
-    assert (raised.value.attempts, raised.value.retryable) == (1, False)
+    assert raised.value.attempts == 1
 
 
 def test_persistent_throttling_gives_up_after_the_bounded_attempts(s3, events):
@@ -205,7 +205,7 @@ def test_persistent_throttling_gives_up_after_the_bounded_attempts(s3, events):
         store.put(archive_object(events.remove()))
 
     assert flaky.calls["put_object"] == 3
-    assert (raised.value.attempts, raised.value.retryable) == (3, True)
+    assert raised.value.attempts == 3
 
 
 def test_retries_stop_at_the_total_time_budget(s3, events):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.retries import RetryPolicy
-from adapters.sqs_dead_letters import (
+from adapters.aws.retries import RetryPolicy
+from adapters.aws.sqs_dead_letters import (
     MARKER_ATTRIBUTE,
     MAX_MESSAGE_BYTES,
     NoDeadLetterQueue,
@@ -25,7 +25,8 @@ def letter_for(record: object, **overrides: object) -> DeadLetter:
         "record": record,
         "table": "orders",
         "attempts": 1,
-        "context": {"objectKey": "archive/orders/x/y.json", "encodedKey": "PK(S)x"},
+        "object_key": "archive/orders/x/y.json",
+        "encoded_key": "PK(S)x",
     }
     return DeadLetter(**{**fields, **overrides})  # type: ignore[arg-type]
 

@@ -49,7 +49,7 @@ def test_mypy_is_clean() -> None:
 def test_core_imports_no_aws_sdk_and_no_adapter() -> None:
     result = _run(_tool("lint-imports"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert " kept, 0 broken." in result.stdout
 
 
 def test_the_import_contract_catches_a_violation(tmp_path: Path) -> None:

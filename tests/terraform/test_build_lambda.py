@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import subprocess
+import sys
 import zipfile
 from typing import TYPE_CHECKING
 
@@ -78,3 +80,30 @@ def test_runtime_dependencies_come_from_pyproject(build_lambda: ModuleType) -> N
 
     assert any(d.startswith("pydantic-settings") for d in dependencies)
     assert not any(d.startswith(("pytest", "moto", "checkov")) for d in dependencies)
+
+
+def test_the_package_holds_what_the_function_imports_and_nothing_of_the_cli(build_lambda: ModuleType) -> None:
+    files = {path.as_posix() for path in build_lambda.function_modules()}
+
+    assert {"adapters/lambda_handler.py", "adapters/aws/s3_store.py", "archiver/service.py"} <= files
+    assert not {f for f in files if f.startswith(("adapters/cli/", "adapters/local/"))}
+    assert "adapters/config.py" not in files  # YAML is read by Terraform and the CLI, not the function
+
+
+def test_the_shipped_files_alone_import_the_handler(build_lambda: ModuleType, tmp_path: Path) -> None:
+    build_lambda.copy_sources(tmp_path)
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import adapters.lambda_handler as h;"
+        "assert h.__file__.startswith(sys.argv[1]), h.__file__; import adapters.delivery, adapters.aws.s3_store"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", probe, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": os.pathsep.join(p for p in sys.path if "site-packages" in p)},
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr

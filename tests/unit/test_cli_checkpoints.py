@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from adapters.checkpoints import CheckpointError, Checkpoints, done_prefix
+from adapters.local.checkpoints import CheckpointError, Checkpoints, done_prefix
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -51,7 +51,7 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path, monkeypatch: p
     def broken_replace(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("adapters.checkpoints.os.replace", broken_replace)
+    monkeypatch.setattr("adapters.local.checkpoints.os.replace", broken_replace)
     with pytest.raises(CheckpointError, match="cannot write the state file"):
         Checkpoints.load(path).advance(OLD, "orders", "shard-1", "120")
     assert path.read_text() == before

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.archive_catalog import KeyArgumentError, item_from_wire, parse_key_argument, restore_request
+from adapters.cli.catalog import KeyArgumentError, item_from_wire, parse_key_argument, restore_request
 from adapters.config import KeyAttribute, KeySchema
 
 ORDERS = KeySchema(partition_key=KeyAttribute(name="PK", type="S"), sort_key=KeyAttribute(name="SK", type="N"))

@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.sqs_dead_letters import MAX_MESSAGE_BYTES, dead_letter_message
+from adapters.aws.sqs_dead_letters import MAX_MESSAGE_BYTES, dead_letter_message
 from archiver.ports import DeadLetter
 from tests.conftest import Events
 

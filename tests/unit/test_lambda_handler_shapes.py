@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from adapters import lambda_handler
-from adapters.lambda_handler import EventNotArchivedError, RecordMapper, RecordNotArchivedError, handle
+from adapters.delivery import EventNotArchivedError, RecordMapper, RecordNotArchivedError, handle
 from adapters.settings import SettingsError
 from archiver.service import Archiver
 from tests.fakes import FakeArchiveStore, FakeDeadLetterSink

@@ -22,10 +22,10 @@ import json, sys
 from concurrent.futures import ThreadPoolExecutor
 import structlog
 from botocore.exceptions import ClientError
-from adapters.lambda_handler import RecordMapper, handle
+from adapters.delivery import RecordMapper, handle
 from adapters.logs import configure_logging
-from adapters.retries import RetryPolicy
-from adapters.s3_store import S3ArchiveStore
+from adapters.aws.retries import RetryPolicy
+from adapters.aws.s3_store import S3ArchiveStore
 from archiver.service import Archiver
 from tests.conftest import Events
 from tests.fakes import FakeDeadLetterSink

@@ -11,7 +11,7 @@ from botocore.exceptions import (
     SSLError,
 )
 
-from adapters.retries import AWSCallError, RetryPolicy, is_retryable
+from adapters.aws.retries import AWSCallError, RetryPolicy, is_retryable
 from tests.integration.faults import client_error
 
 RETRYABLE = [

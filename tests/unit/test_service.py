@@ -74,7 +74,9 @@ def test_store_failure_is_dead_lettered_with_the_reason(letters: FakeDeadLetterS
     assert isinstance(outcome, DeadLettered)
     (letter,) = letters.letters
     assert letter.error == "StoreUnavailableError" and letter.attempts == 3
-    assert "objectKey" in letter.context and letter.table == "orders"
+    assert (
+        letter.object_key is not None and letter.object_key.startswith("archive/orders/") and letter.table == "orders"
+    )
 
 
 def test_store_and_dead_letters_both_failing_is_a_failure_to_retry() -> None:

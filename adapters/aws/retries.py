@@ -89,7 +89,7 @@ _RETRYABLE_TRANSPORT = (
     IncompleteReadError,
 )
 
-_log = structlog.get_logger("adapters.retries")
+_log = structlog.get_logger("adapters.aws.retries")
 
 
 def error_code(error: BaseException) -> str:

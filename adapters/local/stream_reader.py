@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from adapters.aws.retries import error_code
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
@@ -169,10 +171,6 @@ def repair_keys(record: dict[str, Any], binary_keys_double_encoded: bool) -> dic
     return {**record, "dynamodb": {**dynamodb, "Keys": repaired}}
 
 
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 class StreamReader:
     """The three stream calls a pipe makes, with the errors that matter translated.
 
@@ -197,7 +195,7 @@ class StreamReader:
             try:
                 description = self._client.describe_stream(**kwargs)["StreamDescription"]
             except ClientError as error:
-                if _error_code(error) == "ResourceNotFoundException":
+                if error_code(error) == "ResourceNotFoundException":
                     raise StreamGoneError(f"stream {stream_arn} does not exist") from None
                 raise
             for shard in description.get("Shards", []):
@@ -229,7 +227,7 @@ class StreamReader:
         try:
             return self._client.get_shard_iterator(**kwargs).get("ShardIterator")
         except ClientError as error:
-            code = _error_code(error)
+            code = error_code(error)
             if code == "TrimmedDataAccessException":
                 raise StreamPositionLostError(f"{code}: {error}") from None
             if code == "ResourceNotFoundException":
@@ -246,7 +244,7 @@ class StreamReader:
         try:
             response = self._client.get_records(ShardIterator=iterator, Limit=limit)
         except ClientError as error:
-            code = _error_code(error)
+            code = error_code(error)
             if code == "TrimmedDataAccessException":
                 raise StreamPositionLostError(f"{code}: {error}") from None
             if code == "ExpiredIteratorException":

@@ -10,7 +10,7 @@ moto server, LocalStack and AWS all work unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -34,13 +34,21 @@ def client_config(max_pool_connections: int = 16) -> Config:
     )
 
 
-@dataclass(frozen=True)
 class AwsClients:
-    session: boto3.Session
-    config: Config
+    """One client per service, built on first use and kept: a boto3 client is thread-safe and costly
+    to build (it loads the service model), so every caller in the process shares it."""
+
+    def __init__(self, session: boto3.Session, config: Config) -> None:
+        self.session = session
+        self.config = config
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def _client(self, name: str) -> Any:
-        return self.session.client(name, config=self.config)  # type: ignore[call-overload]
+        with self._lock:  # boto3.Session.client is not thread-safe
+            if name not in self._clients:
+                self._clients[name] = self.session.client(name, config=self.config)  # type: ignore[call-overload]
+            return self._clients[name]
 
     @property
     def s3(self) -> S3Client:
@@ -60,5 +68,5 @@ class AwsClients:
 
 
 def aws_clients(region: str | None = None, max_pool_connections: int = 16) -> AwsClients:
-    """A session and client config; each property builds a client, so keep the ones you use."""
+    """Clients on a new session (region and endpoint from the environment unless given)."""
     return AwsClients(boto3.Session(region_name=region), client_config(max_pool_connections))

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.checkpoints import done_prefix
-from adapters.stream_reader import (
+from adapters.local.checkpoints import done_prefix
+from adapters.local.stream_reader import (
     IteratorExpiredError,
     Shard,
     StartFrom,
@@ -39,14 +39,14 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from adapters.checkpoints import Checkpoints
-    from adapters.stream_reader import StreamReader
+    from adapters.local.checkpoints import Checkpoints
+    from adapters.local.stream_reader import StreamReader
     from archiver.service import Outcome
 
-__all__ = ["LocalPipe", "PipeSource", "SourceError", "Tally", "eventbridge_event", "stream_sources"]
+__all__ = ["OUTCOMES", "LocalPipe", "PipeSource", "SourceError", "Tally", "eventbridge_event", "stream_sources"]
 
 _EVENT_NAMESPACE = uuid.UUID("5f8c7d0e-2b9a-4c1e-9d3f-6a7b8c9d0e1f")
-_OUTCOMES = ("archived", "skipped", "dead_lettered", "failed")
+OUTCOMES = ("archived", "skipped", "dead_lettered", "failed")
 
 
 class SourceError(RuntimeError):
@@ -138,7 +138,7 @@ class Tally:
     def summary(self) -> dict[str, dict[str, int]]:
         """Per table, every outcome named even at zero (``failed`` counts failed attempts)."""
         with self._lock:
-            return {table: {name: counts[name] for name in _OUTCOMES} for table, counts in sorted(self._counts.items())}
+            return {table: {name: counts[name] for name in OUTCOMES} for table, counts in sorted(self._counts.items())}
 
 
 @dataclass

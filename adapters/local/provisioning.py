@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from adapters.aws import AwsClients
+    from adapters.aws.clients import AwsClients
     from adapters.config import EnvironmentConfig, TableConfig
 
 __all__ = ["ProvisionError", "provision", "queue_url"]

@@ -9,7 +9,7 @@ deterministic: the only writer of that key is an earlier delivery of the same re
 How the retries combine, and the trap they must survive:
 
 - ``adapters/aws.py`` turns botocore's retries off (``total_max_attempts=1``), so each tenacity
-  attempt in :class:`~adapters.retries.RetryPolicy` is exactly one HTTP request, and the policy
+  attempt in :class:`~adapters.aws.retries.RetryPolicy` is exactly one HTTP request, and the policy
   alone decides what is retried (throttling, 5xx, 409 ``ConditionalRequestConflict``, dropped
   connections) and logs each retry. With botocore retries on as well, attempts multiply.
 - A put can *succeed* in S3 and still look failed here: the connection drops or a 500 comes back
@@ -29,8 +29,8 @@ from urllib.parse import quote
 import structlog
 from botocore.exceptions import ClientError
 
-from adapters.retries import AWSCallError, RetryPolicy, error_code, http_status
-from archiver.ports import StoreUnavailableError
+from adapters.aws.retries import AWSCallError, RetryPolicy, error_code, http_status
+from archiver.ports import ObjectNotFoundError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -46,14 +46,14 @@ METADATA_TABLE = "archiver-table"
 METADATA_KIND = "archiver-deletion-kind"
 _ALREADY_EXISTS = "PreconditionFailed"
 T = TypeVar("T")
-_log = structlog.get_logger("adapters.s3_store")
+_log = structlog.get_logger("adapters.aws.s3_store")
 
 
 class S3ArchiveStore:
     """Archive objects in ``bucket``, encrypted at rest (SSE-S3, or SSE-KMS with ``kms_key_id``).
 
     Args:
-        client: an S3 client, ideally from ``adapters.aws.aws_clients`` (botocore retries off).
+        client: an S3 client, ideally from ``adapters.aws.clients.aws_clients`` (botocore retries off).
         bucket: the archive bucket.
         kms_key_id: a KMS key id, ARN or alias for SSE-KMS; ``None`` for SSE-S3 (AES256).
         retry: attempts, total time and waits; tests pass tiny waits.
@@ -124,7 +124,7 @@ class S3ArchiveStore:
                 return
 
     def get(self, key: str) -> bytes:
-        """The object's body; KeyError if there is none."""
+        """The object's body; ObjectNotFoundError if there is none."""
 
         def attempt() -> bytes:
             response = self._client.get_object(Bucket=self.bucket, Key=key)
@@ -134,16 +134,14 @@ class S3ArchiveStore:
             return self._call("s3:GetObject", attempt, object_key=key)
         except StoreUnavailableError as error:
             if isinstance(error.__cause__, AWSCallError) and error.__cause__.code in ("NoSuchKey", "404"):
-                raise KeyError(key) from None
+                raise ObjectNotFoundError(f"no object {key!r} in bucket {self.bucket!r}") from None
             raise
 
     def _call(self, operation: str, fn: Callable[[], T], **context: Any) -> T:
         try:
             return self._retry.call(operation, fn, bucket=self.bucket, **context)
         except AWSCallError as error:
-            raise StoreUnavailableError(
-                f"{error} (bucket {self.bucket!r})", attempts=error.attempts, retryable=error.retryable
-            ) from error
+            raise StoreUnavailableError(f"{error} (bucket {self.bucket!r})", attempts=error.attempts) from error
 
 
 def _already_exists(error: Exception) -> bool:

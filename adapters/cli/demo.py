@@ -19,19 +19,25 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from adapters.archive_catalog import list_versions, parse_object_key
+from adapters.aws.clients import aws_clients
+from adapters.cli.app import App
+from adapters.cli.catalog import list_versions, parse_object_key
+from adapters.cli.options import add_command
 from adapters.config import EnvironmentConfig, load_config, parse_config
-from adapters.local_aws import embedded_aws
+from adapters.local.embedded import embedded_aws
+from adapters.local.local_pipe import Tally, stream_sources
+from adapters.local.provisioning import provision
 from archiver.keys import canonical_key, encode_key
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable, Mapping
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from archiver.ports import ArchiveStore
 
-__all__ = ["BUILT_IN_CONFIG", "archived_counts", "compare", "demo_config", "encoded_key_of", "run_demo"]
+__all__ = ["BUILT_IN_CONFIG", "archived_counts", "compare", "demo_config", "encoded_key_of", "register", "run_demo"]
 
 LOCAL_CONFIG = Path("config/local.yaml")
 
@@ -180,14 +186,6 @@ def _show(store: ArchiveStore, config: EnvironmentConfig, out: Callable[[str], N
 
 def run_demo(out: Callable[[str], None]) -> int:
     """Run the demo, printing progress to ``out``; 0 only if every deletion was archived exactly once."""
-    from adapters.aws import aws_clients  # noqa: PLC0415 - the CLI imports this module lazily, and so on
-    from adapters.checkpoints import Checkpoints  # noqa: PLC0415
-    from adapters.cli import App, build  # noqa: PLC0415
-    from adapters.lambda_handler import handle  # noqa: PLC0415
-    from adapters.local_pipe import LocalPipe, Tally, stream_sources  # noqa: PLC0415
-    from adapters.provisioning import provision  # noqa: PLC0415
-    from adapters.stream_reader import StreamReader  # noqa: PLC0415
-
     started = time.monotonic()
     config = demo_config(out)
     with embedded_aws() as aws, tempfile.TemporaryDirectory(prefix="archiver-demo-") as state_dir:
@@ -197,13 +195,7 @@ def run_demo(out: Callable[[str], None]) -> int:
         expected = _write_and_delete(app.clients.dynamodb, config, out)
 
         tally = Tally()
-        archiver = build(app, tally.mapper)
-        pipe = LocalPipe(
-            StreamReader(app.clients.dynamodbstreams, binary_keys_double_encoded=True),
-            lambda event: handle(event, archiver),
-            Checkpoints.load(Path(state_dir) / "state.json"),
-            warn=out,
-        )
+        pipe = app.local_pipe(tally, Path(state_dir) / "state.json", warn=out)
         out("running the local pipe until idle for 1 s ...")
         pipe.run(stream_sources(app.clients.dynamodb, [t.name for t in config.tables]), until_idle=1.0)
         out("summary: " + json.dumps(tally.summary()))
@@ -220,3 +212,19 @@ def run_demo(out: Callable[[str], None]) -> int:
     total = sum(expected.values())
     out(f"OK: {total} deletions, {total} archive objects, one each ({time.monotonic() - started:.1f} s)")
     return 0
+
+
+def _demo(_args: argparse.Namespace) -> int:
+    return run_demo(print)
+
+
+def register(commands: Any) -> None:
+    add_command(
+        commands,
+        "demo",
+        _demo,
+        "archive sample deletions on an embedded moto server, and show where they went",
+        "On an embedded moto server: provision config/local.yaml, write items with awkward keys to two\n"
+        "tables, delete them (one twice), run until idle, and check that every deletion was archived\n"
+        "exactly once. Exits 0 only if so.",
+    )

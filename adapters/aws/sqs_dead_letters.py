@@ -11,7 +11,7 @@ large) rather than dropped, and so is one that a queue with a smaller MaximumMes
 the key and sequence number are enough to find the item again in the stream or the table, a
 dropped letter is a lost deletion.
 
-Sends use the same :class:`~adapters.retries.RetryPolicy` as the store. SendMessage is not
+Sends use the same :class:`~adapters.aws.retries.RetryPolicy` as the store. SendMessage is not
 idempotent, so a retried send whose first answer was lost leaves two copies of a letter; redriving
 both is harmless because archiving is (a second put is answered 412).
 """
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from adapters.retries import AWSCallError, RetryPolicy
+from adapters.aws.retries import AWSCallError, RetryPolicy
 from archiver.ports import DeadLetterUnavailableError
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ _MAX_ATTRIBUTE_VALUE = 256
 _MAX_REASON = 4096
 #: Characters SQS refuses in a message body or string attribute (outside XML 1.0's character set).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_log = structlog.get_logger("adapters.sqs_dead_letters")
+_log = structlog.get_logger("adapters.aws.sqs_dead_letters")
 
 
 class NoDeadLetterQueue:
@@ -73,7 +73,7 @@ class SQSDeadLetterSink:
     """Reports each letter as one SQS message on ``queue_url``; ``None`` behaves as NoDeadLetterQueue.
 
     Args:
-        client: an SQS client, ideally from ``adapters.aws.aws_clients`` (botocore retries off).
+        client: an SQS client, ideally from ``adapters.aws.clients.aws_clients`` (botocore retries off).
         queue_url: the dead-letter queue; a ``.fifo`` queue gets a group and deduplication id.
         retry: attempts, total time and waits; tests pass tiny waits.
         max_message_bytes: the size above which a letter is sent reduced (tests lower it).
@@ -99,7 +99,7 @@ class SQSDeadLetterSink:
         context = {
             "table": letter.table,
             "record_id": letter.record_id,
-            "encoded_key": letter.context.get("encodedKey"),
+            "encoded_key": letter.encoded_key,
         }
         body, attributes = dead_letter_message(letter, self._max_bytes)
         try:
@@ -173,7 +173,7 @@ def _summary(letter: DeadLetter) -> dict[str, Any]:
         "reason": letter.reason,
         "error": letter.error,
         "attempts": letter.attempts,
-        "context": dict(letter.context),
+        "context": {"objectKey": letter.object_key, "encodedKey": letter.encoded_key},
     }
 
 

@@ -1,0 +1,129 @@
+"""The CLI's composition root: configuration + endpoint -> clients -> adapters -> Archiver / LocalPipe.
+
+Every command reads one environment's YAML (``--config``) and talks to whatever
+``AWS_ENDPOINT_URL`` points at (AWS when unset), or with ``--embedded`` to a moto server it starts
+itself and stops on exit. ``run`` and ``demo`` build the local pipe here, the same way, so the two
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from adapters.aws.clients import aws_clients
+from adapters.config import load_config
+from adapters.local.embedded import embedded_aws
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from adapters.aws.clients import AwsClients
+    from adapters.aws.s3_store import S3ArchiveStore
+    from adapters.config import EnvironmentConfig
+    from adapters.local.local_pipe import LocalPipe, Tally
+    from adapters.local.stream_reader import StartFrom
+    from archiver.service import Archiver
+
+__all__ = ["App", "open_app", "say", "stop_on_ctrl_c"]
+
+
+def say(line: str) -> None:
+    """A line for the person at the terminal: stderr, so stdout stays parseable (``--json``)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class App:
+    """What a command works with: the environment's configuration and clients for its endpoint."""
+
+    config: EnvironmentConfig
+    clients: AwsClients
+
+    def store(self) -> S3ArchiveStore:
+        from adapters.aws.s3_store import S3ArchiveStore  # noqa: PLC0415 - only the commands that read the archive
+
+        return S3ArchiveStore(self.clients.s3, self.config.bucket)
+
+    def archiver(self, mapper: Callable[..., Any] = map) -> Archiver:
+        """The Archiver for every configured table: S3 store and the SQS dead letters the config names."""
+        from adapters.aws.sqs_dead_letters import SQSDeadLetterSink  # noqa: PLC0415 - only `run` needs it
+        from adapters.local.provisioning import queue_url  # noqa: PLC0415
+        from archiver.service import Archiver  # noqa: PLC0415
+
+        return Archiver(
+            store=self.store(),
+            dead_letters=SQSDeadLetterSink(self.clients.sqs, queue_url(self.clients, self.config)),
+            policies=self.config.policies(),
+            mapper=mapper,
+        )
+
+    def local_pipe(
+        self,
+        tally: Tally,
+        state_path: str | Path,
+        *,
+        start: StartFrom | None = None,
+        concurrency: int = 8,
+        warn: Callable[[str], None] = say,
+        progress: Callable[[str], None] | None = None,
+    ) -> LocalPipe:
+        """The local stand-in for pipe + bus + rule, delivering to the Lambda handler's own code."""
+        from adapters.delivery import handle  # noqa: PLC0415 - imports structlog and the store
+        from adapters.local.checkpoints import Checkpoints  # noqa: PLC0415
+        from adapters.local.local_pipe import LocalPipe  # noqa: PLC0415
+        from adapters.local.stream_reader import StartFrom, StreamReader  # noqa: PLC0415
+
+        archiver = self.archiver(tally.mapper)
+        # moto sends binary stream keys base64-encoded twice; AWS does not.
+        reader = StreamReader(self.clients.dynamodbstreams, binary_keys_double_encoded=_is_local_endpoint())
+        return LocalPipe(
+            reader,
+            functools.partial(handle, archiver=archiver),
+            Checkpoints.load(state_path),
+            start=start or StartFrom.TRIM_HORIZON,
+            concurrency=concurrency,
+            warn=warn,
+            progress=progress or (lambda _: None),
+        )
+
+
+def _is_local_endpoint() -> bool:
+    return bool(os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@contextlib.contextmanager
+def open_app(args: argparse.Namespace) -> Iterator[App]:
+    """The App for a command's ``--config`` and ``--embedded``; the embedded server stops on exit."""
+    config = load_config(args.config)
+    with embedded_aws() if args.embedded else contextlib.nullcontext():
+        yield App(config, aws_clients(config.region, max_pool_connections=max(10, getattr(args, "concurrency", 8))))
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c(what: str = "the batch in flight") -> Iterator[threading.Event]:
+    """An event set by the first Ctrl-C (finish ``what``, then stop); a second one aborts."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_interrupt(_signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        say(f"stopping after {what} (Ctrl-C again to abort)")
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,106 @@
+"""Answering one delivery: run its records through the Archiver and reply as its shape expects.
+
+A batch (pipe or event source mapping) names the records that were neither archived nor
+dead-lettered in ``batchItemFailures``, so only those are retried; a single record (EventBridge
+rule, or a bare record) raises, so Lambda's asynchronous retries and on-failure destination apply.
+The Lambda handler and the CLI's local pipe both call :func:`handle`, so the local run exercises
+exactly the deployed code; neither reads the environment here.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from adapters.logs import log_outcomes
+from archiver.envelopes import Delivery, UnknownEnvelope, failure_identifier, read_delivery
+from archiver.records import record_id_of
+from archiver.service import Failed, summarise
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from concurrent.futures import ThreadPoolExecutor
+
+    from archiver.service import Archiver, Outcome
+
+__all__ = ["EventNotArchivedError", "RecordMapper", "RecordNotArchivedError", "handle"]
+
+
+class RecordNotArchivedError(Exception):
+    """A delivered record was neither archived nor dead-lettered; raised so the platform retries it."""
+
+
+class EventNotArchivedError(RecordNotArchivedError):
+    """An event we cannot read could not be dead-lettered either; raised so it is not lost."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMapper:
+    """The Archiver's ``mapper``: runs ``fn(record, index)`` per record, on a pool if given, and
+    yields the results in input order (``executor.map`` does; ``as_completed`` would not).
+
+    Each record runs in a copy of the caller's logging context with its ``record_id`` bound, so
+    lines logged deep in an adapter (a retry) name the record and the request: worker threads do
+    not inherit context variables by themselves.
+    """
+
+    executor: ThreadPoolExecutor | None = None
+
+    def __call__(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
+        context = contextvars.copy_context()
+
+        def run(*args: Any) -> Any:
+            return context.copy().run(_traced, fn, *args)
+
+        return self.executor.map(run, *iterables) if self.executor else map(run, *iterables)
+
+
+def _traced(fn: Callable[..., Any], *args: Any) -> Any:
+    if args:
+        structlog.contextvars.bind_contextvars(record_id=record_id_of(args[0], args[1] if len(args) > 1 else 0))
+    return fn(*args)
+
+
+def handle(event: object, archiver: Archiver) -> dict[str, Any] | None:
+    """Archive the REMOVE records of one delivery and answer as its shape expects.
+
+    Returns:
+        ``{"batchItemFailures": [...]}`` for a pipe or event-source-mapping batch, naming exactly
+        the records that Failed (eventID for pipes, SequenceNumber for an ESM); None otherwise.
+
+    Raises:
+        RecordNotArchivedError: a single-record delivery (EventBridge, bare record) Failed.
+        EventNotArchivedError: the event is no delivery we know and could not be dead-lettered.
+    """
+    started = time.perf_counter()
+    delivery = read_delivery(event)
+    if isinstance(delivery, UnknownEnvelope):
+        outcome = archiver.dead_letter_event(event, delivery.reason)
+        log_outcomes([event], [outcome], shape="unknown", elapsed_ms=_ms_since(started))
+        if isinstance(outcome, Failed):
+            raise EventNotArchivedError(outcome.reason)
+        return None
+    return _answer(delivery, archiver.archive(delivery.records), started)
+
+
+def _answer(delivery: Delivery, outcomes: list[Outcome], started: float) -> dict[str, Any] | None:
+    log_outcomes(delivery.records, outcomes, shape=delivery.shape.value, elapsed_ms=_ms_since(started))
+    failed = [(raw, o) for raw, o in zip(delivery.records, outcomes, strict=True) if isinstance(o, Failed)]
+    if delivery.reports_partial_failures:
+        identifiers = dict.fromkeys(failure_identifier(delivery.shape, raw, o.record_id) for raw, o in failed)
+        return {"batchItemFailures": [{"itemIdentifier": identifier} for identifier in identifiers]}
+    if failed:
+        counts = summarise(outcomes)
+        raise RecordNotArchivedError(
+            f"{counts['failed']} record(s) not archived and not dead-lettered: "
+            + "; ".join(f"{o.record_id}: {o.reason}" for _, o in failed)
+        )
+    return None
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
