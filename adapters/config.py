@@ -7,18 +7,16 @@ Errors name the file, the table and the field, and say what is accepted.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
+from adapters.aws.names import check_bucket_name, check_table_name
 from archiver.policy import DeletionKind, Policies, TablePolicy, check_prefix
 
 __all__ = ["ConfigError", "EnvironmentConfig", "KeyAttribute", "KeySchema", "Retention", "TableConfig", "load_config"]
-
-_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
 class ConfigError(ValueError):
@@ -44,10 +42,11 @@ class KeySchema(_Strict):
 class Retention(_Strict):
     """Lifecycle of this table's archive objects (merged into the bucket's one lifecycle configuration)."""
 
-    transition_after_days: int | None = Field(
+    # StrictInt: YAML's `true` would otherwise be read as 1 day.
+    transition_after_days: StrictInt | None = Field(
         None, ge=30, description="Move objects above 128 KiB to STANDARD_IA after this many days."
     )
-    expire_after_days: int | None = Field(None, ge=1, description="Delete archive objects after this many days.")
+    expire_after_days: StrictInt | None = Field(None, ge=1, description="Delete archive objects after this many days.")
 
     @model_validator(mode="after")
     def _order(self) -> Retention:
@@ -81,9 +80,7 @@ class TableConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if _TABLE_NAME.fullmatch(value) is None:
-            raise ValueError("a DynamoDB table name is 3 to 255 of A-Z a-z 0-9 _ . -")
-        return value
+        return check_table_name(value)
 
     @field_validator("prefix")
     @classmethod
@@ -104,11 +101,16 @@ class EnvironmentConfig(_Strict):
 
     environment: str = Field(pattern=r"^[a-z][a-z0-9-]{0,19}$", description="Short name: local, dev, prod.")
     region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="AWS region.")
-    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="The archive bucket for all tables.")
+    bucket: str = Field(description="The archive bucket for all tables.")
     dead_letter_queue: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_-]{1,80}$", description="Local queue name; default <bucket>-dlq."
     )
     tables: list[TableConfig] = Field(min_length=1, description="The tables to archive.")
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        return check_bucket_name(value)
 
     @field_validator("tables")
     @classmethod
@@ -157,17 +159,67 @@ def parse_config(data: Any, source: str = "<config>") -> EnvironmentConfig:
         raise ConfigError("\n".join(lines)) from None
 
 
+class _PlainLoader(yaml.SafeLoader):
+    """safe_load, minus what a configuration never needs and an attacker can abuse.
+
+    - A key given twice is refused: YAML would let the last one win, silently.
+    - Anchors and aliases are refused when the parser meets them, before anything is expanded:
+      a dozen lines of nested aliases (an alias bomb) would otherwise take seconds and gigabytes.
+      Terraform's ``yamldecode`` reads this file too, and plain values are all it needs.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.MarkedYAMLError(
+                problem="anchors and aliases (& and *) are not accepted; write the values out",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)  # type: ignore[arg-type]
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.MarkedYAMLError(
+                    problem=f"key {key!r} is given twice in one mapping; keep one", problem_mark=key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_error(path: Path, error: yaml.YAMLError) -> str:
+    """One line: file, line and column (1-based), and the problem."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{where}: not valid YAML: {problem}"
+
+
 def load_config(path: str | Path) -> EnvironmentConfig:
-    """Read and validate one environment's YAML file."""
+    """Read and validate one environment's YAML file.
+
+    Raises:
+        ConfigError: unreadable, not UTF-8, not YAML (one line with line and column), or not a
+            valid configuration (each problem naming the table and the field).
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the configuration: {error.strerror or error}") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start}); save the file as UTF-8"
+        ) from None
+    try:
+        data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        raise ConfigError(_yaml_error(path, error)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with environment, bucket and tables at the top level")
     return parse_config(data, str(path))

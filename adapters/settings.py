@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from adapters.aws.names import check_bucket_name, check_table_name
 from archiver.policy import MAX_PREFIX_BYTES, DeletionKind, Policies, TablePolicy, check_prefix
 
 __all__ = ["ENV_PREFIX", "Settings", "SettingsError", "load_settings"]
@@ -41,7 +42,7 @@ class Settings(BaseSettings):
         None, description="Table to archive under when a record carries no usable eventSourceARN."
     )
     capture: Annotated[frozenset[DeletionKind], NoDecode] = Field(
-        frozenset({DeletionKind.USER, DeletionKind.TTL}), description="Comma-separated: user, ttl."
+        frozenset({DeletionKind.USER, DeletionKind.TTL}), min_length=1, description="Comma-separated: user, ttl."
     )
     ttl_attribute: str | None = Field(None, description="The table's TTL attribute, if it has one.")
     drop_attributes: Annotated[frozenset[str], NoDecode] = Field(
@@ -57,6 +58,16 @@ class Settings(BaseSettings):
     @classmethod
     def _prefix(cls, value: str) -> str:
         return check_prefix(value)  # its PolicyError is a ValueError: pydantic reports it as the field's
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        return check_bucket_name(value)
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, value: str | None) -> str | None:
+        return None if value is None else check_table_name(value)
 
     @field_validator("dlq_url", "table", "ttl_attribute", "kms_key_id", mode="before")
     @classmethod

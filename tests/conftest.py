@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import structlog
 
+from adapters.logs import _LineLogger
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -116,9 +118,10 @@ def process_logging_left_alone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None
     previous configuration comes back after the test."""
     saved = structlog.get_config()
 
-    def configure(level: str = "INFO", **_: object) -> None:
+    def configure(level: str = "INFO", *, to_stderr: bool = False, **_: object) -> None:
         structlog.configure(
             wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
+            logger_factory=lambda *_args: _LineLogger(to_stderr),
             cache_logger_on_first_use=False,
         )
 

@@ -91,3 +91,14 @@ def test_an_unreachable_endpoint_is_a_clear_error(
     assert main(["provision", "--config", LOCAL]) == 1
     err = capsys.readouterr().err
     assert "cannot reach http://127.0.0.1:9" in err and "Traceback" not in err
+
+
+def test_logs_and_retry_warnings_go_to_stderr_so_stdout_stays_parseable(capsys: pytest.CaptureFixture[str]) -> None:
+    import structlog  # noqa: PLC0415
+
+    assert main(["config", "schema"]) == 0  # configures logging as every command does
+    structlog.get_logger("adapters.aws.retries").warning("aws call retrying", operation="s3:ListObjectsV2")
+
+    captured = capsys.readouterr()
+    json.loads(captured.out)  # stdout holds the schema alone
+    assert "aws call retrying" in captured.err

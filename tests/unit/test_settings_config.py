@@ -107,3 +107,84 @@ def test_unreadable_files_say_so(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("tables: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "bad.yaml")
+
+
+# --- issue 8: what a user types or stores is refused at once, in one line naming where ---------
+
+
+def _write(tmp_path: Path, content: bytes | str) -> Path:
+    path = tmp_path / "env.yaml"
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+VALID = "environment: dev\nbucket: dev-archive\ntables:\n  - name: orders\n"
+
+
+def test_a_key_given_twice_is_refused_naming_line_and_column(tmp_path: Path) -> None:
+    path = _write(tmp_path, VALID + "bucket: other-archive\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+
+    assert str(raised.value) == f"{path}:5:1: not valid YAML: key 'bucket' is given twice in one mapping; keep one"
+
+
+def test_an_alias_bomb_is_refused_before_anything_is_expanded(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 12)]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+
+    with pytest.raises(ConfigError, match=r":1:5: not valid YAML: anchors and aliases \(& and \*\) are not accepted"):
+        load_config(path)
+
+
+def test_a_file_that_is_not_utf8_is_refused_naming_the_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, VALID.encode() + b"# caf\xe9\n")
+
+    with pytest.raises(ConfigError, match=r":5: not UTF-8 \(byte 0xe9 at offset \d+\); save the file as UTF-8"):
+        load_config(path)
+
+
+def test_a_yaml_syntax_error_is_one_line_with_line_and_column(tmp_path: Path) -> None:
+    path = _write(tmp_path, "environment: dev\n  bucket: [\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+
+    assert "\n" not in str(raised.value)
+    assert str(raised.value).startswith(f"{path}:2:9: not valid YAML: ")
+
+
+@pytest.mark.parametrize("value", ["true", "false", "30.5"])
+def test_a_boolean_or_fraction_is_not_a_number_of_days(tmp_path: Path, value: str) -> None:
+    path = _write(tmp_path, VALID + f"    retention: {{expire_after_days: {value}}}\n")
+
+    with pytest.raises(ConfigError, match=r"table 'orders', field retention.expire_after_days"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("bucket", ["Bad_Bucket_Name", "a..b-archive", "192.168.1.10", "xn--archive", "dev-s3alias"])
+def test_a_bucket_name_s3_refuses_is_refused_by_config_and_settings(
+    tmp_path: Path, env: pytest.MonkeyPatch, bucket: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"field bucket: Value error, .* is not a bucket name S3 accepts"):
+        load_config(_write(tmp_path, VALID.replace("dev-archive", bucket)))
+    env.setenv("ARCHIVER_BUCKET", bucket)
+    with pytest.raises(SettingsError, match=r"ARCHIVER_BUCKET: .*not a bucket name S3 accepts"):
+        load_settings()
+
+
+@pytest.mark.parametrize("table", ["../evil", "a/b", "ab", "x" * 256, "orders table"])
+def test_archiver_table_must_be_a_dynamodb_table_name(env: pytest.MonkeyPatch, table: str) -> None:
+    env.setenv("ARCHIVER_TABLE", table)
+
+    with pytest.raises(SettingsError, match=r"ARCHIVER_TABLE: .*not a DynamoDB table name"):
+        load_settings()
+
+
+def test_an_empty_capture_names_the_variable(env: pytest.MonkeyPatch) -> None:
+    env.setenv("ARCHIVER_CAPTURE", "")
+
+    with pytest.raises(SettingsError, match="ARCHIVER_CAPTURE: "):
+        load_settings()
