@@ -150,6 +150,7 @@ def test_absent_yaml_fields_take_the_module_defaults(evaluate: Callable[..., Any
         ({"kms_key_arn": "alias/archive"}, "kms_key_arn is a KMS key ARN"),
         ({"lambda_package": {"path": "lambda.zip", "sha256": "abc"}}, "lambda_package is"),
         ({"reserved_concurrent_executions": 0}, "reserved_concurrent_executions is -1"),
+        ({"reserved_concurrent_executions": 2.5}, "reserved_concurrent_executions is -1"),
         ({"log_retention_days": 42}, "log_retention_days is one of"),
     ],
     ids=lambda value: json.dumps(value)[:40] if isinstance(value, dict) else None,
@@ -176,6 +177,12 @@ def test_environment_accepts_the_yaml_tables_fields(evaluate_environment: Callab
     accepted = evaluate_environment("var.yaml_table_fields", yaml_table_fields={"orders": fields})
 
     assert sorted(accepted["orders"]) == fields
+
+
+def test_function_reserves_no_concurrency_unless_asked(evaluate: Callable[..., Any]) -> None:
+    # -1 is the provider's "unreserved": a reservation per function can exceed a new account's quota.
+    assert evaluate("var.reserved_concurrent_executions") == -1
+    assert evaluate("var.reserved_concurrent_executions", reserved_concurrent_executions=5) == 5
 
 
 def test_direct_delivery_needs_no_bus_and_takes_bigger_batches(evaluate: Callable[..., Any]) -> None:

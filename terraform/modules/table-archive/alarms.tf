@@ -26,7 +26,7 @@ locals {
       bus_only    = false
     }
     throttles = {
-      description = "Function ${local.name} (table ${var.table_name}) was throttled: raise reserved_concurrent_executions or lower the pipe's parallelization."
+      description = "Function ${local.name} (table ${var.table_name}) was throttled: raise the account's concurrency quota or the function's reservation (reserved_concurrent_executions), or lower the pipe's parallelization."
       namespace   = "AWS/Lambda"
       metric      = "Throttles"
       statistic   = "Sum"

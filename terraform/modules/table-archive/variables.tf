@@ -208,14 +208,14 @@ variable "timeout" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Concurrency reserved for (and capping) the function; -1 for none. Leave at least 10 unreserved in the account."
+  description = "Concurrency reserved for (and capping) the function, or -1 (default) for no reservation: the function then draws on the account's unreserved pool. Lambda refuses a reservation that would leave the account fewer than 100 unreserved executions, so reserve only where the account's concurrency quota is at least 100 plus the sum of all reservations."
   type        = number
-  default     = 10
+  default     = -1
   nullable    = false
 
   validation {
-    condition     = var.reserved_concurrent_executions == -1 || var.reserved_concurrent_executions >= 1
-    error_message = "reserved_concurrent_executions is -1 (unreserved) or at least 1 (0 would stop the function)."
+    condition     = var.reserved_concurrent_executions == -1 || (var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions)
+    error_message = "reserved_concurrent_executions is -1 (no reservation) or a whole number of at least 1 (0 would stop the function)."
   }
 }
 
