@@ -185,6 +185,11 @@ def test_function_reserves_no_concurrency_unless_asked(evaluate: Callable[..., A
     assert evaluate("var.reserved_concurrent_executions", reserved_concurrent_executions=5) == 5
 
 
+def test_function_traces_only_what_its_caller_samples(evaluate: Callable[..., Any]) -> None:
+    # Active tracing samples (and bills) invocations of its own; PassThrough follows the caller.
+    assert evaluate("var.tracing_mode") == "PassThrough"
+
+
 def test_direct_delivery_needs_no_bus_and_takes_bigger_batches(evaluate: Callable[..., Any]) -> None:
     batch = evaluate("var.batch_size", delivery="direct", event_bus_name=None, batch_size=100)
 
@@ -213,6 +218,9 @@ def test_names_fit_lambda_and_stay_distinct(evaluate: Callable[..., Any]) -> Non
     assert "." not in dotted and dotted != evaluate("local.name", table_name="orders-v2")
     assert names[0] != names[1]
     assert all(len(name) <= 56 and re.fullmatch(r"[A-Za-z0-9_-]+", name) for name in [dotted, *names])
+    # archive-environment's key policy allows CloudWatch Logs and EventBridge on <name_prefix>-* only.
+    assert all(name.startswith("dynamo-archive-") for name in [plain, dotted, *names])
+    assert evaluate("local.name", table_name=long_a, name_prefix="p" * 30).startswith("p" * 30 + "-")
 
 
 # --- the stream filter keeps exactly what a table captures ------------------------------------------------

@@ -10,7 +10,17 @@ import pytest
 
 from adapters.config import TableConfig, load_config
 from adapters.settings import ENV_PREFIX, Settings
-from tests.terraform.conftest import ENVS, MODULES, ROOT, blocks, env_dirs, one, resources
+from tests.terraform.conftest import (
+    ENVS,
+    MODULES,
+    ROOT,
+    blocks,
+    data_sources,
+    env_dirs,
+    one,
+    policy_statements,
+    resources,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -162,6 +172,32 @@ def test_function_may_only_put_objects_under_its_table_folder() -> None:
     s3_actions = set(re.findall(r'"(s3:[A-Za-z*]+)"', text))
     assert s3_actions == {"s3:PutObject"}
     assert '"${local.bucket_arn}/${local.folder}*"' in text
+
+
+def test_function_asks_the_archive_key_for_data_keys_only() -> None:
+    document = data_sources(TABLE_MODULE)[("aws_iam_policy_document", "function")]
+    statements = {one(s.get("sid")): s for s in policy_statements(document)}
+
+    archive_key = statements["EncryptArchiveObjects"]
+
+    # A single PutObject with SSE-KMS needs a data key; kms:Encrypt is never called by S3 for it.
+    assert set(archive_key["actions"]) == {"kms:GenerateDataKey"}
+    assert not any("kms:Encrypt" in s["actions"] for s in statements.values())
+
+
+def test_key_policy_lets_services_use_the_key_for_this_projects_names_only() -> None:
+    text = (ENV_MODULE / "main.tf").read_text(encoding="utf-8")
+
+    assert '"kms:EncryptionContext:aws:logs:arn" = local.function_log_groups' in text
+    assert 'ArnLike      = { "aws:SourceArn" = local.archive_rules }' in text
+    assert ':log-group:/aws/lambda/${var.name_prefix}-*"' in text
+    assert ':rule/${local.bus_name}/${var.name_prefix}-*"' in text
+    assert ":log-group:*" not in text, "no statement for every log group of the account"
+    # The table module names what the key policy expects: /aws/lambda/<name> and rule <name>,
+    # where <name> starts with <name_prefix>- (tests/terraform/test_module_evaluation.py checks it).
+    table = (TABLE_MODULE / "main.tf").read_text(encoding="utf-8")
+    assert 'name              = "/aws/lambda/${local.name}"' in table
+    assert re.search(r'resource "aws_cloudwatch_event_rule" "this" \{[^}]*?name +?= local\.name', table, re.DOTALL)
 
 
 # --- variables and READMEs --------------------------------------------------------------------------

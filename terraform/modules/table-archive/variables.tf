@@ -220,9 +220,9 @@ variable "reserved_concurrent_executions" {
 }
 
 variable "tracing_mode" {
-  description = "X-Ray tracing of the function: Active (traces every invocation) or PassThrough (only when the caller's trace header asks)."
+  description = "X-Ray tracing of the function: PassThrough (default: traces only what the caller's trace header samples, no X-Ray cost otherwise) or Active (samples invocations itself; X-Ray bills the traces)."
   type        = string
-  default     = "Active"
+  default     = "PassThrough"
   nullable    = false
 
   validation {
