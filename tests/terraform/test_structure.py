@@ -200,6 +200,27 @@ def test_key_policy_lets_services_use_the_key_for_this_projects_names_only() -> 
     assert re.search(r'resource "aws_cloudwatch_event_rule" "this" \{[^}]*?name +?= local\.name', table, re.DOTALL)
 
 
+def _block(text: str, header: str) -> str:
+    """The text of the top-level block that starts with ``header`` (up to its closing brace)."""
+    start = text.index(header)
+    return text[start : text.index("\n}\n", start) + 3]
+
+
+def test_rule_matches_its_table_by_the_events_resources_which_the_pipe_sets() -> None:
+    text = (TABLE_MODULE / "main.tf").read_text(encoding="utf-8")
+
+    rule = _block(text, 'resource "aws_cloudwatch_event_rule" "this"')
+    pipe = _block(text, 'resource "aws_pipes_pipe" "this"')
+
+    # resources is a documented field of every event; the pipe puts the table ARN there.
+    assert re.search(r"^\s+resources\s+= \[local\.table_arn\]$", rule, re.MULTILINE)
+    assert re.search(r"^\s+resources\s+= \[local\.table_arn\]$", pipe, re.MULTILINE)
+    assert re.search(r"^\s+table_arn\s+= data\.aws_dynamodb_table\.this\.arn$", text, re.MULTILINE)
+    # Not a prefix of an undocumented field inside the stream record.
+    assert "eventSourceARN" not in rule
+    assert "prefix =" not in rule
+
+
 # --- variables and READMEs --------------------------------------------------------------------------
 
 
