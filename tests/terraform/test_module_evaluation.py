@@ -44,6 +44,11 @@ class TerraformError(Exception):
     """terraform console refused the inputs; the message is Terraform's."""
 
 
+def flat(error: BaseException) -> str:
+    """Terraform's message on one line: its box-drawing margin and line wrapping removed."""
+    return " ".join(str(error).replace("\u2502", " ").split())
+
+
 def provider_free_locals(text: str) -> list[str]:
     """The top-level ``locals`` blocks of ``text`` that read only variables and other locals."""
     found = []
@@ -146,6 +151,9 @@ def test_absent_yaml_fields_take_the_module_defaults(evaluate: Callable[..., Any
         ({"retention": {"expire_after_day": 90}}, "retention takes only transition_after_days and expire_after_days"),
         ({"delivery": "sns"}, "delivery is bus or direct"),
         ({"batch_size": 11}, "batch_size is between 1 and 10 when delivery is bus"),
+        ({"batch_size": 1001, "delivery": "direct"}, "1 and 1000 when direct"),
+        ({"timeout": 300, "delivery": "direct"}, "at most 240 when delivery is direct"),
+        ({"timeout": 901}, "timeout is between 1 and 900 seconds"),
         ({"event_bus_name": None}, "event_bus_name is required when delivery is bus"),
         ({"kms_key_arn": "alias/archive"}, "kms_key_arn is a KMS key ARN"),
         ({"lambda_package": {"path": "lambda.zip", "sha256": "abc"}}, "lambda_package is"),
@@ -161,14 +169,14 @@ def test_bad_values_are_refused_with_a_message(
     with pytest.raises(TerraformError) as refused:
         evaluate("var.capture", **variables)
 
-    assert message in " ".join(str(refused.value).split())
+    assert message in flat(refused.value)
 
 
 def test_environment_refuses_a_yaml_table_field_it_does_not_know(evaluate_environment: Callable[..., Any]) -> None:
     with pytest.raises(TerraformError) as refused:
         evaluate_environment("var.yaml_table_fields", yaml_table_fields={"orders": ["name", "captures"]})
 
-    assert "not a per-table setting" in " ".join(str(refused.value).split())
+    assert "not a per-table setting" in flat(refused.value)
 
 
 def test_environment_accepts_the_yaml_tables_fields(evaluate_environment: Callable[..., Any]) -> None:
@@ -191,9 +199,17 @@ def test_function_traces_only_what_its_caller_samples(evaluate: Callable[..., An
 
 
 def test_direct_delivery_needs_no_bus_and_takes_bigger_batches(evaluate: Callable[..., Any]) -> None:
-    batch = evaluate("var.batch_size", delivery="direct", event_bus_name=None, batch_size=100)
+    batch = evaluate("var.batch_size", delivery="direct", event_bus_name=None, batch_size=1000)
 
-    assert batch == 100
+    assert batch == 1000
+
+
+def test_function_finishes_well_inside_a_pipe_execution_s_five_minutes(evaluate: Callable[..., Any]) -> None:
+    # A pipe cuts an execution at 5 minutes and retries the batch: the default leaves room, and a
+    # direct table may go up to 240 s while a bus table (asynchronous, one record) may go further.
+    assert evaluate("var.timeout", delivery="direct", event_bus_name=None) == 120
+    assert evaluate("var.timeout", delivery="direct", event_bus_name=None, timeout=240) == 240
+    assert evaluate("var.timeout", delivery="bus", timeout=600) == 600
 
 
 # --- names and key folder --------------------------------------------------------------------------------

@@ -196,14 +196,14 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Timeout of one invocation of the function in seconds."
+  description = "Timeout of one invocation of the function in seconds. With direct delivery at most 240: the pipe gives up on an execution after 5 minutes (ExecutionTimeout) and retries the batch, so the function must finish well before that."
   type        = number
-  default     = 300
+  default     = 120
   nullable    = false
 
   validation {
-    condition     = var.timeout >= 1 && var.timeout <= 900
-    error_message = "timeout is between 1 and 900 seconds."
+    condition     = var.timeout >= 1 && var.timeout <= (var.delivery == "direct" ? 240 : 900)
+    error_message = "timeout is between 1 and 900 seconds, and at most 240 when delivery is direct (a pipe execution is cut at 5 minutes)."
   }
 }
 
@@ -272,14 +272,14 @@ variable "log_retention_days" {
 ################################################################################
 
 variable "batch_size" {
-  description = "Records the pipe reads per batch; at most 10 when delivery is bus (one PutEvents call)."
+  description = "Records the pipe reads per batch: at most 10 when delivery is bus (one PutEvents call), at most 1000 when direct (the function must archive the whole batch within its timeout, under the pipe's 5-minute cap on one execution; a batch that runs out of time is retried and bisected whole)."
   type        = number
   default     = 10
   nullable    = false
 
   validation {
-    condition     = var.batch_size >= 1 && var.batch_size <= (var.delivery == "bus" ? 10 : 10000)
-    error_message = "batch_size is between 1 and 10 when delivery is bus, 1 and 10000 when direct."
+    condition     = var.batch_size >= 1 && var.batch_size <= (var.delivery == "bus" ? 10 : 1000)
+    error_message = "batch_size is between 1 and 10 when delivery is bus, 1 and 1000 when direct (one batch must be archived well within a pipe execution's 5 minutes)."
   }
 }
 
