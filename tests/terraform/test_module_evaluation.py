@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from adapters.config import TableConfig
+from adapters.config import Retention, TableConfig
 from archiver.archive import table_folder
 from tests.terraform.conftest import MODULES, ROOT
 
@@ -147,7 +148,11 @@ def test_absent_yaml_fields_take_the_module_defaults(evaluate: Callable[..., Any
         ({"prefix": "archive/../other"}, "prefix is empty or at most 128 bytes"),
         ({"prefix": "a" * 129}, "prefix is empty or at most 128 bytes"),
         ({"retention": {"transition_after_days": 10}}, "transition_after_days >= 30"),
-        ({"retention": {"transition_after_days": 90, "expire_after_days": 90}}, "expire_after_days >"),
+        (
+            {"retention": {"transition_after_days": 90, "expire_after_days": 90}},
+            "expire_after_days >= transition_after_",
+        ),
+        ({"retention": {"transition_after_days": 90, "expire_after_days": 119}}, "STANDARD_IA bills 30 days at least"),
         ({"retention": {"expire_after_day": 90}}, "retention takes only transition_after_days and expire_after_days"),
         ({"delivery": "sns"}, "delivery is bus or direct"),
         ({"batch_size": 11}, "batch_size is between 1 and 10 when delivery is bus"),
@@ -177,6 +182,85 @@ def test_environment_refuses_a_yaml_table_field_it_does_not_know(evaluate_enviro
         evaluate_environment("var.yaml_table_fields", yaml_table_fields={"orders": ["name", "captures"]})
 
     assert "not a per-table setting" in flat(refused.value)
+
+
+@pytest.mark.parametrize(
+    "retention",
+    [
+        {"transition_after_days": 30},
+        {"expire_after_days": 1},
+        {"transition_after_days": 10},
+        {"transition_after_days": 30, "expire_after_days": 60},
+        {"transition_after_days": 30, "expire_after_days": 59},
+        {"transition_after_days": 90, "expire_after_days": 90},
+        {"transition_after_days": 90, "expire_after_days": 2555},
+    ],
+    ids=lambda r: "-".join(f"{k[0]}{v}" for k, v in r.items()),
+)
+def test_terraform_and_the_yaml_model_accept_the_same_retentions(
+    evaluate: Callable[..., Any], evaluate_environment: Callable[..., Any], retention: dict[str, int]
+) -> None:
+    try:
+        Retention(**retention)
+        python_accepts = True
+    except ValidationError:
+        python_accepts = False
+
+    def accepts(run: Callable[[], Any]) -> bool:
+        try:
+            run()
+        except TerraformError:
+            return False
+        return True
+
+    table = accepts(lambda: evaluate("var.retention", retention=retention))
+    environment = accepts(
+        lambda: evaluate_environment("var.tables", tables={"orders": {"folder": "o/", "retention": retention}})
+    )
+
+    assert table == environment == python_accepts
+
+
+def test_environment_refuses_a_retention_expiring_within_standard_ia_s_30_days(
+    evaluate_environment: Callable[..., Any],
+) -> None:
+    tables = {
+        "orders": {"folder": "archive/orders/", "retention": {"transition_after_days": 90, "expire_after_days": 100}}
+    }
+
+    with pytest.raises(TerraformError) as refused:
+        evaluate_environment("var.tables", tables=tables)
+
+    assert "expire_after_days >= transition_after_days + 30" in flat(refused.value)
+
+
+def test_environment_refuses_a_table_folder_inside_another_s(evaluate_environment: Callable[..., Any]) -> None:
+    # Table a under prefix archive, table b under prefix archive/a: archive/a/ holds archive/a/b/,
+    # so a's PutObject grant and lifecycle rules would reach b's objects.
+    tables = {
+        "a": {"folder": "archive/a/", "retention": {}},
+        "b": {"folder": "archive/a/b/", "retention": {"expire_after_days": 30}},
+        "c": {"folder": "archive/c/", "retention": {}},
+    }
+
+    with pytest.raises(TerraformError) as refused:
+        evaluate_environment("var.tables", tables=tables)
+
+    message = flat(refused.value)
+    assert "Table folders overlap: a (archive/a/) contains b (archive/a/b/)" in message
+    assert "(archive/c/)" not in message
+
+
+def test_environment_accepts_folders_that_only_share_a_name_prefix(evaluate_environment: Callable[..., Any]) -> None:
+    tables = {
+        "orders": {"folder": "archive/orders/", "retention": {}},
+        "orders-v2": {"folder": "archive/orders-v2/", "retention": {}},
+        "archive": {"folder": "other/archive/", "retention": {}},
+    }
+
+    accepted = evaluate_environment("var.tables", tables=tables)
+
+    assert sorted(accepted) == ["archive", "orders", "orders-v2"]
 
 
 def test_environment_accepts_the_yaml_tables_fields(evaluate_environment: Callable[..., Any]) -> None:

@@ -52,9 +52,23 @@ variable "tables" {
       (t.retention.transition_after_days == null || try(t.retention.transition_after_days >= 30, false)) &&
       (t.retention.expire_after_days == null || try(t.retention.expire_after_days >= 1, false)) &&
       (t.retention.transition_after_days == null || t.retention.expire_after_days == null ||
-      try(t.retention.expire_after_days > t.retention.transition_after_days, false))
+      try(t.retention.expire_after_days >= t.retention.transition_after_days + 30, false))
     )])
-    error_message = "retention: transition_after_days >= 30, expire_after_days >= 1, and expire_after_days > transition_after_days when both are set."
+    error_message = "retention: transition_after_days >= 30, expire_after_days >= 1, and expire_after_days >= transition_after_days + 30 when both are set (STANDARD_IA bills 30 days at least)."
+  }
+
+  # A table's folder must not hold another's: the function's s3:PutObject grant (<folder>*) and
+  # the lifecycle rules (prefix <folder>) of the outer table would reach the inner table's objects
+  # (table a with prefix archive, table b with prefix archive/a: archive/a/ holds archive/a/b/).
+  validation {
+    condition = alltrue(flatten([
+      for a, ta in var.tables : [for b, tb in var.tables : a == b || !startswith(tb.folder, ta.folder)]
+    ]))
+    error_message = "Table folders overlap: ${join("; ", flatten([
+      for a, ta in var.tables : [
+        for b, tb in var.tables : "${a} (${ta.folder}) contains ${b} (${tb.folder})" if a != b && startswith(tb.folder, ta.folder)
+      ]
+    ]))}. Give each table a prefix under which no other table's folder (<prefix>/<table>/) starts."
   }
 }
 

@@ -82,9 +82,9 @@ variable "retention" {
     condition = (
       try(var.retention.transition_after_days >= 30, true) &&
       try(var.retention.expire_after_days >= 1, true) &&
-      try(var.retention.expire_after_days > var.retention.transition_after_days, true)
+      try(var.retention.expire_after_days >= var.retention.transition_after_days + 30, true)
     )
-    error_message = "retention: transition_after_days >= 30 (objects above 128 KiB go to STANDARD_IA), expire_after_days >= 1, and expire_after_days > transition_after_days when both are set."
+    error_message = "retention: transition_after_days >= 30 (objects above 128 KiB go to STANDARD_IA), expire_after_days >= 1, and expire_after_days >= transition_after_days + 30 when both are set (STANDARD_IA bills 30 days at least: expiring sooner pays for days never kept)."
   }
 }
 
