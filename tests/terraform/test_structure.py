@@ -134,6 +134,9 @@ def test_environment_state_is_remote_encrypted_and_s3_locked(env: Path) -> None:
     assert one(s3["encrypt"]) is True
     assert one(s3["use_lockfile"]) is True
     assert env.name in one(s3["key"])
+    # use_lockfile is generally available from Terraform 1.11 (experimental in 1.10).
+    required = one(terraform["required_version"])
+    assert re.fullmatch(r">= ?1\.(1[1-9]|[2-9]\d)(\.\d+)?", required), required
 
 
 def test_environments_differ_only_by_their_yaml_and_backend() -> None:

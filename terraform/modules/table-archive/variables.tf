@@ -344,7 +344,7 @@ variable "maximum_record_age_in_seconds" {
 }
 
 variable "on_partial_batch_item_failure" {
-  description = "What the pipe does when part of a batch fails: AUTOMATIC_BISECT splits it and retries the halves."
+  description = "What the pipe does when part of a batch fails: AUTOMATIC_BISECT may split the batch and retry each half (records already archived included) rather than only the reported batchItemFailures."
   type        = string
   default     = "AUTOMATIC_BISECT"
   nullable    = false
