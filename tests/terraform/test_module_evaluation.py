@@ -24,7 +24,7 @@ from archiver.archive import table_folder
 from tests.terraform.conftest import MODULES, ROOT
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
 TABLE_MODULE = MODULES / "table-archive"
@@ -50,24 +50,40 @@ def flat(error: BaseException) -> str:
     return " ".join(str(error).replace("\u2502", " ").split())
 
 
+def locals_blocks(text: str) -> list[str]:
+    """The top-level ``locals`` blocks of ``text``."""
+    return [m.group(0) for m in re.finditer(r"^locals \{\n.*?^\}\n", text, flags=re.MULTILINE | re.DOTALL)]
+
+
 def provider_free_locals(text: str) -> list[str]:
     """The top-level ``locals`` blocks of ``text`` that read only variables and other locals."""
-    found = []
-    for match in re.finditer(r"^locals \{\n.*?^\}\n", text, flags=re.MULTILINE | re.DOTALL):
-        block = match.group(0)
-        if not re.search(r"\b(data|module)\.|\baws_[a-z_]+\.", block):
-            found.append(block)
-    return found
+    return [block for block in locals_blocks(text) if not re.search(r"\b(data|module)\.|\baws_[a-z_]+\.", block)]
 
 
-def console(folder: Path, module: Path, required: dict[str, Any]) -> Callable[..., Any]:
-    """An evaluator of expressions over ``module``'s variables and provider-free locals."""
+#: A resource attribute read by a locals block: aws_sqs_queue.dead_letters.name, aws_x.this[0].arn.
+RESOURCE_ATTRIBUTE = re.compile(r"\baws_[a-z0-9_]+\.[a-z0-9_]+(?:\[0\])?\.[a-z_]+")
+
+
+def with_stand_ins(block: str) -> str:
+    """``block`` with every resource attribute replaced by the string ``"<type.name.attribute>"``, so
+    Terraform can evaluate what the block builds from them (names, dimensions) without a provider."""
+    return RESOURCE_ATTRIBUTE.sub(lambda match: json.dumps(f"<{match.group(0)}>"), block)
+
+
+def console(folder: Path, module: Path, required: dict[str, Any], extra: Sequence[str] = ()) -> Callable[..., Any]:
+    """An evaluator of expressions over ``module``'s variables, its provider-free locals (of every
+    file) and the ``extra`` blocks."""
     terraform = shutil.which("terraform")
     if terraform is None:
         pytest.skip("terraform is not on PATH: the module's expressions cannot be evaluated")
     shutil.copy(module / "variables.tf", folder / "variables.tf")
-    blocks = provider_free_locals((module / "main.tf").read_text(encoding="utf-8"))
-    (folder / "locals.tf").write_text("\n".join(blocks), encoding="utf-8")
+    blocks = [
+        block
+        for path in sorted(module.glob("*.tf"))
+        if path.name != "variables.tf"
+        for block in provider_free_locals(path.read_text(encoding="utf-8"))
+    ]
+    (folder / "locals.tf").write_text("\n".join([*blocks, *extra]), encoding="utf-8")
 
     def run(expression: str, **variables: Any) -> Any:
         values = {**required, **variables}
@@ -88,6 +104,16 @@ def console(folder: Path, module: Path, required: dict[str, Any]) -> Callable[..
 @pytest.fixture(scope="module")
 def evaluate(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
     return console(tmp_path_factory.mktemp("table-archive"), TABLE_MODULE, REQUIRED)
+
+
+@pytest.fixture(scope="module")
+def evaluate_alarms(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    """The table module's evaluator, plus the alarm locals with stand-ins for resource names."""
+    alarms = [
+        with_stand_ins(block) for block in locals_blocks((TABLE_MODULE / "alarms.tf").read_text(encoding="utf-8"))
+    ]
+    assert alarms, "alarms.tf builds its alarms in a locals block"
+    return console(tmp_path_factory.mktemp("table-alarms"), TABLE_MODULE, REQUIRED, extra=alarms)
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +191,10 @@ def test_absent_yaml_fields_take_the_module_defaults(evaluate: Callable[..., Any
         ({"reserved_concurrent_executions": 0}, "reserved_concurrent_executions is -1"),
         ({"reserved_concurrent_executions": 2.5}, "reserved_concurrent_executions is -1"),
         ({"log_retention_days": 42}, "log_retention_days is one of"),
+        ({"metrics_namespace": "AWS/Lambda"}, "metrics_namespace is 1 to 255 of"),
+        ({"metrics_namespace": "archive$"}, "metrics_namespace is 1 to 255 of"),
+        ({"metrics_namespace": ""}, "metrics_namespace is 1 to 255 of"),
+        ({"archive_lag_alarm_threshold_ms": 0}, "archive_lag_alarm_threshold_ms is a number of milliseconds above 0"),
     ],
     ids=lambda value: json.dumps(value)[:40] if isinstance(value, dict) else None,
 )
@@ -411,3 +441,61 @@ def test_lifecycle_rules_merge_every_tables_retention(evaluate_environment: Call
     }
     ids = [r["id"] for r in expire + transition]
     assert len(set(ids)) == len(ids) and all(len(i) <= 255 for i in ids)
+
+
+# --- alarms: every signal that a deletion may be lost or late ---------------------------------------
+
+QUEUE = {"QueueName": "<aws_sqs_queue.dead_letters.name>"}
+FUNCTION = {"FunctionName": "<aws_lambda_function.this.function_name>"}
+PIPE = {"PipeName": "<aws_pipes_pipe.this.name>"}
+RULE = {"EventBusName": "dynamo-archive-dev", "RuleName": "<aws_cloudwatch_event_rule.this[0].name>"}
+
+#: Signal -> (namespace, metric, dimensions) of every alarm of a bus table.
+BUS_ALARMS = {
+    "dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", QUEUE),
+    "archive-lag": ("DynamoArchive", "ArchiveLag", {"Table": "orders"}),
+    "errors": ("AWS/Lambda", "Errors", FUNCTION),
+    "throttles": ("AWS/Lambda", "Throttles", FUNCTION),
+    "pipe-execution-failed": ("AWS/EventBridge/Pipes", "ExecutionFailed", PIPE),
+    "pipe-target-stage-failed": ("AWS/EventBridge/Pipes", "TargetStageFailed", PIPE),
+    "pipe-execution-timeout": ("AWS/EventBridge/Pipes", "ExecutionTimeout", PIPE),
+    "pipe-execution-throttled": ("AWS/EventBridge/Pipes", "ExecutionThrottled", PIPE),
+    "rule-failed-invocations": ("AWS/Events", "FailedInvocations", RULE),
+    # A dead letter that never reached the queue: the queue's depth cannot show it.
+    "rule-dead-letter-failed": ("AWS/Events", "InvocationsFailedToBeSentToDlq", RULE),
+    "destination-delivery-failures": ("AWS/Lambda", "DestinationDeliveryFailures", FUNCTION),
+}
+BUS_ONLY = {"rule-failed-invocations", "rule-dead-letter-failed", "destination-delivery-failures"}
+
+
+@pytest.mark.parametrize("delivery", ["bus", "direct"])
+def test_alarms_watch_every_signal_of_loss_or_delay_with_its_metric_and_dimensions(
+    evaluate_alarms: Callable[..., Any], delivery: str
+) -> None:
+    alarms = evaluate_alarms("local.alarms", delivery=delivery)
+
+    expected = {name: spec for name, spec in BUS_ALARMS.items() if delivery == "bus" or name not in BUS_ONLY}
+    assert {name: (a["namespace"], a["metric"], a["dimensions"]) for name, a in alarms.items()} == expected
+
+
+def test_count_alarms_fire_on_the_first_event_in_five_minutes(evaluate_alarms: Callable[..., Any]) -> None:
+    alarms = evaluate_alarms("local.alarms")
+
+    counts = {name: a for name, a in alarms.items() if name not in {"archive-lag", "dead-letters"}}
+    assert all(a["statistic"] == "Sum" and a["extended_statistic"] is None for a in counts.values())
+    assert all(a["threshold"] == 0 for name, a in alarms.items() if name != "archive-lag")
+    assert alarms["dead-letters"]["statistic"] == "Maximum"
+
+
+def test_lag_alarm_is_on_the_p99_against_the_threshold_variable(evaluate_alarms: Callable[..., Any]) -> None:
+    default = evaluate_alarms("local.alarms")["archive-lag"]
+    custom = evaluate_alarms(
+        'local.alarms["archive-lag"]', archive_lag_alarm_threshold_ms=60000, metrics_namespace="Acme/Archive"
+    )
+
+    assert (default["statistic"], default["extended_statistic"], default["threshold"]) == (None, "p99", 300000)
+    assert (custom["namespace"], custom["threshold"]) == ("Acme/Archive", 60000)
+
+
+def test_no_alarm_without_create_alarms(evaluate_alarms: Callable[..., Any]) -> None:
+    assert evaluate_alarms("local.alarms", create_alarms=False) == {}

@@ -255,6 +255,18 @@ variable "log_level" {
   }
 }
 
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the Embedded Metric Format metrics the function writes (ARCHIVER_METRICS_NAMESPACE): Archived, DeadLettered, Failed, Skipped and ArchiveLag, by Table."
+  type        = string
+  default     = "DynamoArchive"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9A-Za-z._/#: -]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace is 1 to 255 of A-Z a-z 0-9 . - _ / # : and space, and does not start with AWS/ (reserved for AWS services)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Days the function's logs are kept."
   type        = number
@@ -396,10 +408,22 @@ variable "dead_letter_retention_seconds" {
 ################################################################################
 
 variable "create_alarms" {
-  description = "Whether to create the CloudWatch alarms (dead-letter queue depth, function errors and throttles, pipe failures, rule failures)."
+  description = "Whether to create the CloudWatch alarms (dead-letter queue depth, archive lag, function errors and throttles, pipe failures and timeouts, rule failures, dead letters that could not be sent)."
   type        = bool
   default     = true
   nullable    = false
+}
+
+variable "archive_lag_alarm_threshold_ms" {
+  description = "Archive lag (from the deletion to its archived object, metric ArchiveLag) in milliseconds above which the p99 over 5 minutes raises the archive-lag alarm."
+  type        = number
+  default     = 300000
+  nullable    = false
+
+  validation {
+    condition     = var.archive_lag_alarm_threshold_ms > 0
+    error_message = "archive_lag_alarm_threshold_ms is a number of milliseconds above 0, e.g. 300000 (5 minutes)."
+  }
 }
 
 variable "alarm_topic_arn" {
