@@ -499,3 +499,133 @@ def test_lag_alarm_is_on_the_p99_against_the_threshold_variable(evaluate_alarms:
 
 def test_no_alarm_without_create_alarms(evaluate_alarms: Callable[..., Any]) -> None:
     assert evaluate_alarms("local.alarms", create_alarms=False) == {}
+
+
+# --- the environment's dashboard: a row per table, a widget per signal ----------------------------------
+
+
+def monitoring(table: str, delivery: str = "bus") -> dict[str, Any]:
+    """What the table module's ``monitoring`` output holds for ``table`` (names as the module gives them)."""
+    name = f"dynamo-archive-{table}"
+    return {
+        "region": "eu-west-1",
+        "delivery": delivery,
+        "metrics_namespace": "DynamoArchive",
+        "function_name": name,
+        "pipe_name": name,
+        "dead_letter_queue_names": [f"{name}-dlq"],
+        "event_bus_name": "dynamo-archive-dev" if delivery == "bus" else None,
+        "rule_name": name if delivery == "bus" else None,
+        "archive_lag_alarm_threshold_ms": 300000,
+    }
+
+
+def signals(table: str, delivery: str) -> dict[str, set[tuple[Any, ...]]]:
+    """Signal -> the metrics (namespace, metric, dimension name/value pairs) its widget must plot."""
+    name = f"dynamo-archive-{table}"
+    emf = {("DynamoArchive", m, "Table", table) for m in ["Archived", "DeadLettered"]}
+    expected = {
+        "records": emf,
+        "lag": {
+            ("DynamoArchive", "ArchiveLag", "Table", table, "p50"),
+            ("DynamoArchive", "ArchiveLag", "Table", table, "p99"),
+        },
+        "dead letters": {("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"{name}-dlq")},
+        "function": {("AWS/Lambda", m, "FunctionName", name) for m in ["Errors", "Throttles"]},
+        "pipe": {
+            ("AWS/EventBridge/Pipes", m, "PipeName", name)
+            for m in ["ExecutionFailed", "TargetStageFailed", "ExecutionTimeout", "ExecutionThrottled"]
+        },
+    }
+    if delivery == "bus":
+        expected["bus"] = {
+            ("AWS/Events", m, "EventBusName", "dynamo-archive-dev", "RuleName", name)
+            for m in ["FailedInvocations", "InvocationsFailedToBeSentToDlq"]
+        } | {("AWS/Lambda", "DestinationDeliveryFailures", "FunctionName", name)}
+    return expected
+
+
+def plotted(widget: dict[str, Any]) -> set[tuple[Any, ...]]:
+    """The metrics a metric widget plots, each with its per-metric stat when it sets one."""
+    found = set()
+    for metric in widget["properties"]["metrics"]:
+        options = metric[-1] if isinstance(metric[-1], dict) else None
+        names = tuple(metric[:-1] if options else metric)
+        found.add((*names, options["stat"]) if options and "stat" in options else names)
+    return found
+
+
+@pytest.fixture(scope="module")
+def dashboard(evaluate_environment: Callable[..., Any]) -> dict[str, Any]:
+    tables = {"orders": monitoring("orders", "bus"), "sessions": monitoring("sessions", "direct")}
+    return json.loads(evaluate_environment("local.dashboard_body", dashboard_tables=tables))
+
+
+@pytest.mark.parametrize(("table", "delivery"), [("orders", "bus"), ("sessions", "direct")])
+def test_dashboard_has_a_widget_per_signal_for_each_table(dashboard: dict[str, Any], table: str, delivery: str) -> None:
+    widgets = [
+        w for w in dashboard["widgets"] if w["type"] == "metric" and w["properties"]["title"].startswith(f"{table}:")
+    ]
+
+    expected = signals(table, delivery)
+
+    assert len(widgets) == len(expected)
+    for signal, metrics in expected.items():
+        assert any(metrics <= plotted(w) for w in widgets), f"{table}: no widget plots {signal}: {metrics}"
+    assert all(w["properties"]["region"] == "eu-west-1" and w["properties"]["period"] == 60 for w in widgets)
+    headers = [
+        w for w in dashboard["widgets"] if w["type"] == "text" and f"### {table} " in w["properties"]["markdown"]
+    ]
+    assert len(headers) == 1
+
+
+def test_dashboard_draws_the_lag_alarm_threshold_on_the_lag_graph(dashboard: dict[str, Any]) -> None:
+    lag = next(w for w in dashboard["widgets"] if w["properties"].get("title") == "orders: archive lag (ms)")
+
+    assert lag["properties"]["annotations"]["horizontal"][0]["value"] == 300000
+
+
+def test_dashboard_widgets_fit_the_grid_without_overlapping(dashboard: dict[str, Any]) -> None:
+    cells: set[tuple[int, int]] = set()
+    for widget in dashboard["widgets"]:
+        assert widget["x"] >= 0 and widget["x"] + widget["width"] <= 24
+        area = {
+            (x, y)
+            for x in range(widget["x"], widget["x"] + widget["width"])
+            for y in range(widget["y"], widget["y"] + widget["height"])
+        }
+        assert not area & cells, f"{widget} overlaps another widget"
+        cells |= area
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_yaml_table_gets_its_row_on_the_dashboard(evaluate_environment: Callable[..., Any], path: Path) -> None:
+    tables = yaml.safe_load(path.read_text(encoding="utf-8"))["tables"]
+    passed = {t["name"]: monitoring(t["name"], t.get("delivery", "bus")) for t in tables}
+
+    body = json.loads(evaluate_environment("local.dashboard_body", dashboard_tables=passed))
+
+    titles = [w["properties"].get("title", "") for w in body["widgets"]]
+    for t in tables:
+        assert sum(title.startswith(f"{t['name']}:") for title in titles) == len(
+            signals(t["name"], t.get("delivery", "bus"))
+        )
+    assert len(body["widgets"]) <= 500
+
+
+@pytest.mark.parametrize(
+    ("tables", "message"),
+    [
+        ({"orders": {**monitoring("orders"), "rule_name": None}}, "event_bus_name and rule_name when delivery is bus"),
+        ({"orders": {**monitoring("orders"), "delivery": "sns"}}, "delivery bus or direct"),
+        ({f"t{i:03}": monitoring(f"t{i:03}", "direct") for i in range(71)}, "at most 70 tables"),
+    ],
+    ids=["bus-without-rule", "unknown-delivery", "too-many-tables"],
+)
+def test_dashboard_refuses_what_it_cannot_draw(
+    evaluate_environment: Callable[..., Any], tables: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TerraformError) as refused:
+        evaluate_environment("var.dashboard_tables", dashboard_tables=tables)
+
+    assert message in flat(refused.value)

@@ -156,6 +156,31 @@ def test_environments_differ_only_by_their_yaml_and_backend() -> None:
             assert text == other, f"{path} differs from {envs[0].name}'s beyond the environment name"
 
 
+@pytest.mark.parametrize("env", env_dirs(), ids=lambda p: p.name)
+def test_environment_gets_a_dashboard_of_every_table(env: Path) -> None:
+    environment = next(
+        b for b in blocks(env, "module").values() if one(b["source"]) == "../../modules/archive-environment"
+    )
+
+    passed = one(environment["dashboard_tables"])
+
+    assert re.fullmatch(r"\$\{\{ ?for (\w+), (\w+) in module\.table_archive ?: ?\1 ?=> ?\2\.monitoring ?\}\}", passed)
+    assert one(environment.get("create_dashboard", True)) is True
+    assert "dashboard_name" in blocks(env, "output")
+
+
+def test_environment_module_draws_the_dashboard_from_its_tables() -> None:
+    dashboard = resources(ENV_MODULE)[("aws_cloudwatch_dashboard", "this")]
+
+    assert one(dashboard["dashboard_body"]) == "${local.dashboard_body}"
+    assert "var.create_dashboard" in one(dashboard["count"])
+    # What the table module hands over is exactly what the dashboard reads.
+    table_outputs = blocks(TABLE_MODULE, "output")
+    handed = set(one(table_outputs["monitoring"]["value"]))
+    wanted = set(re.findall(r"(\w+) ?= ?", one(blocks(ENV_MODULE, "variable")["dashboard_tables"]["type"])))
+    assert handed == wanted
+
+
 # --- archive-environment -------------------------------------------------------------------------------
 
 

@@ -72,6 +72,44 @@ variable "tables" {
   }
 }
 
+variable "dashboard_tables" {
+  description = "Per table, keyed by table name: the table module's `monitoring` output (metric namespaces, dimensions, the lag alarm's threshold); one row of the environment's CloudWatch dashboard each."
+  type = map(object({
+    region                         = string
+    delivery                       = string
+    metrics_namespace              = string
+    function_name                  = string
+    pipe_name                      = string
+    dead_letter_queue_names        = list(string)
+    event_bus_name                 = optional(string)
+    rule_name                      = optional(string)
+    archive_lag_alarm_threshold_ms = number
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = alltrue([for t in values(var.dashboard_tables) : (
+      contains(["bus", "direct"], t.delivery) && length(t.dead_letter_queue_names) > 0 &&
+      (t.delivery == "direct" || (t.event_bus_name != null && t.rule_name != null))
+    )])
+    error_message = "Each dashboard_tables entry is a table module's monitoring output: delivery bus or direct, at least one dead-letter queue, and event_bus_name and rule_name when delivery is bus."
+  }
+
+  # A dashboard holds at most 500 widgets; a table takes at most 7 (a header and six graphs).
+  validation {
+    condition     = length(var.dashboard_tables) <= 70
+    error_message = "One dashboard shows at most 70 tables (7 widgets each, 500 per dashboard); split the environment or set create_dashboard = false."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Whether to create the environment's CloudWatch dashboard (one row per table of dashboard_tables; none without tables)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "yaml_table_fields" {
   description = "Field names of each table entry of config/<env>.yaml, keyed by table name: the environment passes fields by name, so an unknown (misspelt) field must fail the plan here instead of being ignored."
   type        = map(set(string))
