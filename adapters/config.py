@@ -53,9 +53,9 @@ class Retention(_Strict):
         if (
             self.transition_after_days is not None
             and self.expire_after_days is not None
-            and self.expire_after_days <= self.transition_after_days
+            and self.expire_after_days < self.transition_after_days + 30
         ):
-            raise ValueError("expire_after_days must be greater than transition_after_days")
+            raise ValueError("expire_after_days must be greater than transition_after_days by at least 30 days")
         return self
 
 

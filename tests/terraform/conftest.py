@@ -61,5 +61,31 @@ def resources(folder: Path) -> dict[tuple[str, str], Any]:
     return found
 
 
+def data_sources(folder: Path) -> dict[tuple[str, str], Any]:
+    """(type, name) -> body of every data block in ``folder``."""
+    found: dict[tuple[str, str], Any] = {}
+    for path in sorted(folder.glob("*.tf")):
+        for entry in parse(path).get("data", []):
+            for dtype, named in entry.items():
+                for name, body in named.items():
+                    found[(dtype, name)] = body
+    return found
+
+
+def policy_statements(document: Any) -> list[dict[str, Any]]:
+    """Every statement of an ``aws_iam_policy_document`` body, plain or inside ``dynamic`` content,
+    whatever list wrapping the python-hcl2 version adds."""
+    found: list[dict[str, Any]] = []
+    if isinstance(document, dict):
+        if "actions" in document:
+            found.append(document)
+        for value in document.values():
+            found.extend(policy_statements(value))
+    elif isinstance(document, list):
+        for value in document:
+            found.extend(policy_statements(value))
+    return found
+
+
 def env_dirs() -> list[Path]:
     return sorted(p for p in ENVS.iterdir() if p.is_dir())

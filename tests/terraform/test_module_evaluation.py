@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from adapters.config import TableConfig
+from adapters.config import Retention, TableConfig
 from archiver.archive import table_folder
 from tests.terraform.conftest import MODULES, ROOT
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
 TABLE_MODULE = MODULES / "table-archive"
@@ -44,24 +45,45 @@ class TerraformError(Exception):
     """terraform console refused the inputs; the message is Terraform's."""
 
 
+def flat(error: BaseException) -> str:
+    """Terraform's message on one line: its box-drawing margin and line wrapping removed."""
+    return " ".join(str(error).replace("\u2502", " ").split())
+
+
+def locals_blocks(text: str) -> list[str]:
+    """The top-level ``locals`` blocks of ``text``."""
+    return [m.group(0) for m in re.finditer(r"^locals \{\n.*?^\}\n", text, flags=re.MULTILINE | re.DOTALL)]
+
+
 def provider_free_locals(text: str) -> list[str]:
     """The top-level ``locals`` blocks of ``text`` that read only variables and other locals."""
-    found = []
-    for match in re.finditer(r"^locals \{\n.*?^\}\n", text, flags=re.MULTILINE | re.DOTALL):
-        block = match.group(0)
-        if not re.search(r"\b(data|module)\.|\baws_[a-z_]+\.", block):
-            found.append(block)
-    return found
+    return [block for block in locals_blocks(text) if not re.search(r"\b(data|module)\.|\baws_[a-z_]+\.", block)]
 
 
-def console(folder: Path, module: Path, required: dict[str, Any]) -> Callable[..., Any]:
-    """An evaluator of expressions over ``module``'s variables and provider-free locals."""
+#: A resource attribute read by a locals block: aws_sqs_queue.dead_letters.name, aws_x.this[0].arn.
+RESOURCE_ATTRIBUTE = re.compile(r"\baws_[a-z0-9_]+\.[a-z0-9_]+(?:\[0\])?\.[a-z_]+")
+
+
+def with_stand_ins(block: str) -> str:
+    """``block`` with every resource attribute replaced by the string ``"<type.name.attribute>"``, so
+    Terraform can evaluate what the block builds from them (names, dimensions) without a provider."""
+    return RESOURCE_ATTRIBUTE.sub(lambda match: json.dumps(f"<{match.group(0)}>"), block)
+
+
+def console(folder: Path, module: Path, required: dict[str, Any], extra: Sequence[str] = ()) -> Callable[..., Any]:
+    """An evaluator of expressions over ``module``'s variables, its provider-free locals (of every
+    file) and the ``extra`` blocks."""
     terraform = shutil.which("terraform")
     if terraform is None:
         pytest.skip("terraform is not on PATH: the module's expressions cannot be evaluated")
     shutil.copy(module / "variables.tf", folder / "variables.tf")
-    blocks = provider_free_locals((module / "main.tf").read_text(encoding="utf-8"))
-    (folder / "locals.tf").write_text("\n".join(blocks), encoding="utf-8")
+    blocks = [
+        block
+        for path in sorted(module.glob("*.tf"))
+        if path.name != "variables.tf"
+        for block in provider_free_locals(path.read_text(encoding="utf-8"))
+    ]
+    (folder / "locals.tf").write_text("\n".join([*blocks, *extra]), encoding="utf-8")
 
     def run(expression: str, **variables: Any) -> Any:
         values = {**required, **variables}
@@ -82,6 +104,16 @@ def console(folder: Path, module: Path, required: dict[str, Any]) -> Callable[..
 @pytest.fixture(scope="module")
 def evaluate(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
     return console(tmp_path_factory.mktemp("table-archive"), TABLE_MODULE, REQUIRED)
+
+
+@pytest.fixture(scope="module")
+def evaluate_alarms(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    """The table module's evaluator, plus the alarm locals with stand-ins for resource names."""
+    alarms = [
+        with_stand_ins(block) for block in locals_blocks((TABLE_MODULE / "alarms.tf").read_text(encoding="utf-8"))
+    ]
+    assert alarms, "alarms.tf builds its alarms in a locals block"
+    return console(tmp_path_factory.mktemp("table-alarms"), TABLE_MODULE, REQUIRED, extra=alarms)
 
 
 @pytest.fixture(scope="module")
@@ -142,15 +174,27 @@ def test_absent_yaml_fields_take_the_module_defaults(evaluate: Callable[..., Any
         ({"prefix": "archive/../other"}, "prefix is empty or at most 128 bytes"),
         ({"prefix": "a" * 129}, "prefix is empty or at most 128 bytes"),
         ({"retention": {"transition_after_days": 10}}, "transition_after_days >= 30"),
-        ({"retention": {"transition_after_days": 90, "expire_after_days": 90}}, "expire_after_days >"),
+        (
+            {"retention": {"transition_after_days": 90, "expire_after_days": 90}},
+            "expire_after_days >= transition_after_",
+        ),
+        ({"retention": {"transition_after_days": 90, "expire_after_days": 119}}, "STANDARD_IA bills 30 days at least"),
         ({"retention": {"expire_after_day": 90}}, "retention takes only transition_after_days and expire_after_days"),
         ({"delivery": "sns"}, "delivery is bus or direct"),
         ({"batch_size": 11}, "batch_size is between 1 and 10 when delivery is bus"),
+        ({"batch_size": 1001, "delivery": "direct"}, "1 and 1000 when direct"),
+        ({"timeout": 300, "delivery": "direct"}, "at most 240 when delivery is direct"),
+        ({"timeout": 901}, "timeout is between 1 and 900 seconds"),
         ({"event_bus_name": None}, "event_bus_name is required when delivery is bus"),
         ({"kms_key_arn": "alias/archive"}, "kms_key_arn is a KMS key ARN"),
         ({"lambda_package": {"path": "lambda.zip", "sha256": "abc"}}, "lambda_package is"),
         ({"reserved_concurrent_executions": 0}, "reserved_concurrent_executions is -1"),
+        ({"reserved_concurrent_executions": 2.5}, "reserved_concurrent_executions is -1"),
         ({"log_retention_days": 42}, "log_retention_days is one of"),
+        ({"metrics_namespace": "AWS/Lambda"}, "metrics_namespace is 1 to 255 of"),
+        ({"metrics_namespace": "archive$"}, "metrics_namespace is 1 to 255 of"),
+        ({"metrics_namespace": ""}, "metrics_namespace is 1 to 255 of"),
+        ({"archive_lag_alarm_threshold_ms": 0}, "archive_lag_alarm_threshold_ms is a number of milliseconds above 0"),
     ],
     ids=lambda value: json.dumps(value)[:40] if isinstance(value, dict) else None,
 )
@@ -160,14 +204,93 @@ def test_bad_values_are_refused_with_a_message(
     with pytest.raises(TerraformError) as refused:
         evaluate("var.capture", **variables)
 
-    assert message in " ".join(str(refused.value).split())
+    assert message in flat(refused.value)
 
 
 def test_environment_refuses_a_yaml_table_field_it_does_not_know(evaluate_environment: Callable[..., Any]) -> None:
     with pytest.raises(TerraformError) as refused:
         evaluate_environment("var.yaml_table_fields", yaml_table_fields={"orders": ["name", "captures"]})
 
-    assert "not a per-table setting" in " ".join(str(refused.value).split())
+    assert "not a per-table setting" in flat(refused.value)
+
+
+@pytest.mark.parametrize(
+    "retention",
+    [
+        {"transition_after_days": 30},
+        {"expire_after_days": 1},
+        {"transition_after_days": 10},
+        {"transition_after_days": 30, "expire_after_days": 60},
+        {"transition_after_days": 30, "expire_after_days": 59},
+        {"transition_after_days": 90, "expire_after_days": 90},
+        {"transition_after_days": 90, "expire_after_days": 2555},
+    ],
+    ids=lambda r: "-".join(f"{k[0]}{v}" for k, v in r.items()),
+)
+def test_terraform_and_the_yaml_model_accept_the_same_retentions(
+    evaluate: Callable[..., Any], evaluate_environment: Callable[..., Any], retention: dict[str, int]
+) -> None:
+    try:
+        Retention(**retention)
+        python_accepts = True
+    except ValidationError:
+        python_accepts = False
+
+    def accepts(run: Callable[[], Any]) -> bool:
+        try:
+            run()
+        except TerraformError:
+            return False
+        return True
+
+    table = accepts(lambda: evaluate("var.retention", retention=retention))
+    environment = accepts(
+        lambda: evaluate_environment("var.tables", tables={"orders": {"folder": "o/", "retention": retention}})
+    )
+
+    assert table == environment == python_accepts
+
+
+def test_environment_refuses_a_retention_expiring_within_standard_ia_s_30_days(
+    evaluate_environment: Callable[..., Any],
+) -> None:
+    tables = {
+        "orders": {"folder": "archive/orders/", "retention": {"transition_after_days": 90, "expire_after_days": 100}}
+    }
+
+    with pytest.raises(TerraformError) as refused:
+        evaluate_environment("var.tables", tables=tables)
+
+    assert "expire_after_days >= transition_after_days + 30" in flat(refused.value)
+
+
+def test_environment_refuses_a_table_folder_inside_another_s(evaluate_environment: Callable[..., Any]) -> None:
+    # Table a under prefix archive, table b under prefix archive/a: archive/a/ holds archive/a/b/,
+    # so a's PutObject grant and lifecycle rules would reach b's objects.
+    tables = {
+        "a": {"folder": "archive/a/", "retention": {}},
+        "b": {"folder": "archive/a/b/", "retention": {"expire_after_days": 30}},
+        "c": {"folder": "archive/c/", "retention": {}},
+    }
+
+    with pytest.raises(TerraformError) as refused:
+        evaluate_environment("var.tables", tables=tables)
+
+    message = flat(refused.value)
+    assert "Table folders overlap: a (archive/a/) contains b (archive/a/b/)" in message
+    assert "(archive/c/)" not in message
+
+
+def test_environment_accepts_folders_that_only_share_a_name_prefix(evaluate_environment: Callable[..., Any]) -> None:
+    tables = {
+        "orders": {"folder": "archive/orders/", "retention": {}},
+        "orders-v2": {"folder": "archive/orders-v2/", "retention": {}},
+        "archive": {"folder": "other/archive/", "retention": {}},
+    }
+
+    accepted = evaluate_environment("var.tables", tables=tables)
+
+    assert sorted(accepted) == ["archive", "orders", "orders-v2"]
 
 
 def test_environment_accepts_the_yaml_tables_fields(evaluate_environment: Callable[..., Any]) -> None:
@@ -178,10 +301,29 @@ def test_environment_accepts_the_yaml_tables_fields(evaluate_environment: Callab
     assert sorted(accepted["orders"]) == fields
 
 
-def test_direct_delivery_needs_no_bus_and_takes_bigger_batches(evaluate: Callable[..., Any]) -> None:
-    batch = evaluate("var.batch_size", delivery="direct", event_bus_name=None, batch_size=100)
+def test_function_reserves_no_concurrency_unless_asked(evaluate: Callable[..., Any]) -> None:
+    # -1 is the provider's "unreserved": a reservation per function can exceed a new account's quota.
+    assert evaluate("var.reserved_concurrent_executions") == -1
+    assert evaluate("var.reserved_concurrent_executions", reserved_concurrent_executions=5) == 5
 
-    assert batch == 100
+
+def test_function_traces_only_what_its_caller_samples(evaluate: Callable[..., Any]) -> None:
+    # Active tracing samples (and bills) invocations of its own; PassThrough follows the caller.
+    assert evaluate("var.tracing_mode") == "PassThrough"
+
+
+def test_direct_delivery_needs_no_bus_and_takes_bigger_batches(evaluate: Callable[..., Any]) -> None:
+    batch = evaluate("var.batch_size", delivery="direct", event_bus_name=None, batch_size=1000)
+
+    assert batch == 1000
+
+
+def test_function_finishes_well_inside_a_pipe_execution_s_five_minutes(evaluate: Callable[..., Any]) -> None:
+    # A pipe cuts an execution at 5 minutes and retries the batch: the default leaves room, and a
+    # direct table may go up to 240 s while a bus table (asynchronous, one record) may go further.
+    assert evaluate("var.timeout", delivery="direct", event_bus_name=None) == 120
+    assert evaluate("var.timeout", delivery="direct", event_bus_name=None, timeout=240) == 240
+    assert evaluate("var.timeout", delivery="bus", timeout=600) == 600
 
 
 # --- names and key folder --------------------------------------------------------------------------------
@@ -206,6 +348,9 @@ def test_names_fit_lambda_and_stay_distinct(evaluate: Callable[..., Any]) -> Non
     assert "." not in dotted and dotted != evaluate("local.name", table_name="orders-v2")
     assert names[0] != names[1]
     assert all(len(name) <= 56 and re.fullmatch(r"[A-Za-z0-9_-]+", name) for name in [dotted, *names])
+    # archive-environment's key policy allows CloudWatch Logs and EventBridge on <name_prefix>-* only.
+    assert all(name.startswith("dynamo-archive-") for name in [plain, dotted, *names])
+    assert evaluate("local.name", table_name=long_a, name_prefix="p" * 30).startswith("p" * 30 + "-")
 
 
 # --- the stream filter keeps exactly what a table captures ------------------------------------------------
@@ -296,3 +441,191 @@ def test_lifecycle_rules_merge_every_tables_retention(evaluate_environment: Call
     }
     ids = [r["id"] for r in expire + transition]
     assert len(set(ids)) == len(ids) and all(len(i) <= 255 for i in ids)
+
+
+# --- alarms: every signal that a deletion may be lost or late ---------------------------------------
+
+QUEUE = {"QueueName": "<aws_sqs_queue.dead_letters.name>"}
+FUNCTION = {"FunctionName": "<aws_lambda_function.this.function_name>"}
+PIPE = {"PipeName": "<aws_pipes_pipe.this.name>"}
+RULE = {"EventBusName": "dynamo-archive-dev", "RuleName": "<aws_cloudwatch_event_rule.this[0].name>"}
+
+#: Signal -> (namespace, metric, dimensions) of every alarm of a bus table.
+BUS_ALARMS = {
+    "dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", QUEUE),
+    "archive-lag": ("DynamoArchive", "ArchiveLag", {"Table": "orders"}),
+    "errors": ("AWS/Lambda", "Errors", FUNCTION),
+    "throttles": ("AWS/Lambda", "Throttles", FUNCTION),
+    "pipe-execution-failed": ("AWS/EventBridge/Pipes", "ExecutionFailed", PIPE),
+    "pipe-target-stage-failed": ("AWS/EventBridge/Pipes", "TargetStageFailed", PIPE),
+    "pipe-execution-timeout": ("AWS/EventBridge/Pipes", "ExecutionTimeout", PIPE),
+    "pipe-execution-throttled": ("AWS/EventBridge/Pipes", "ExecutionThrottled", PIPE),
+    "rule-failed-invocations": ("AWS/Events", "FailedInvocations", RULE),
+    # A dead letter that never reached the queue: the queue's depth cannot show it.
+    "rule-dead-letter-failed": ("AWS/Events", "InvocationsFailedToBeSentToDlq", RULE),
+    "destination-delivery-failures": ("AWS/Lambda", "DestinationDeliveryFailures", FUNCTION),
+}
+BUS_ONLY = {"rule-failed-invocations", "rule-dead-letter-failed", "destination-delivery-failures"}
+
+
+@pytest.mark.parametrize("delivery", ["bus", "direct"])
+def test_alarms_watch_every_signal_of_loss_or_delay_with_its_metric_and_dimensions(
+    evaluate_alarms: Callable[..., Any], delivery: str
+) -> None:
+    alarms = evaluate_alarms("local.alarms", delivery=delivery)
+
+    expected = {name: spec for name, spec in BUS_ALARMS.items() if delivery == "bus" or name not in BUS_ONLY}
+    assert {name: (a["namespace"], a["metric"], a["dimensions"]) for name, a in alarms.items()} == expected
+
+
+def test_count_alarms_fire_on_the_first_event_in_five_minutes(evaluate_alarms: Callable[..., Any]) -> None:
+    alarms = evaluate_alarms("local.alarms")
+
+    counts = {name: a for name, a in alarms.items() if name not in {"archive-lag", "dead-letters"}}
+    assert all(a["statistic"] == "Sum" and a["extended_statistic"] is None for a in counts.values())
+    assert all(a["threshold"] == 0 for name, a in alarms.items() if name != "archive-lag")
+    assert alarms["dead-letters"]["statistic"] == "Maximum"
+
+
+def test_lag_alarm_is_on_the_p99_against_the_threshold_variable(evaluate_alarms: Callable[..., Any]) -> None:
+    default = evaluate_alarms("local.alarms")["archive-lag"]
+    custom = evaluate_alarms(
+        'local.alarms["archive-lag"]', archive_lag_alarm_threshold_ms=60000, metrics_namespace="Acme/Archive"
+    )
+
+    assert (default["statistic"], default["extended_statistic"], default["threshold"]) == (None, "p99", 300000)
+    assert (custom["namespace"], custom["threshold"]) == ("Acme/Archive", 60000)
+
+
+def test_no_alarm_without_create_alarms(evaluate_alarms: Callable[..., Any]) -> None:
+    assert evaluate_alarms("local.alarms", create_alarms=False) == {}
+
+
+# --- the environment's dashboard: a row per table, a widget per signal ----------------------------------
+
+
+def monitoring(table: str, delivery: str = "bus") -> dict[str, Any]:
+    """What the table module's ``monitoring`` output holds for ``table`` (names as the module gives them)."""
+    name = f"dynamo-archive-{table}"
+    return {
+        "region": "eu-west-1",
+        "delivery": delivery,
+        "metrics_namespace": "DynamoArchive",
+        "function_name": name,
+        "pipe_name": name,
+        "dead_letter_queue_names": [f"{name}-dlq"],
+        "event_bus_name": "dynamo-archive-dev" if delivery == "bus" else None,
+        "rule_name": name if delivery == "bus" else None,
+        "archive_lag_alarm_threshold_ms": 300000,
+    }
+
+
+def signals(table: str, delivery: str) -> dict[str, set[tuple[Any, ...]]]:
+    """Signal -> the metrics (namespace, metric, dimension name/value pairs) its widget must plot."""
+    name = f"dynamo-archive-{table}"
+    emf = {("DynamoArchive", m, "Table", table) for m in ["Archived", "DeadLettered"]}
+    expected = {
+        "records": emf,
+        "lag": {
+            ("DynamoArchive", "ArchiveLag", "Table", table, "p50"),
+            ("DynamoArchive", "ArchiveLag", "Table", table, "p99"),
+        },
+        "dead letters": {("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"{name}-dlq")},
+        "function": {("AWS/Lambda", m, "FunctionName", name) for m in ["Errors", "Throttles"]},
+        "pipe": {
+            ("AWS/EventBridge/Pipes", m, "PipeName", name)
+            for m in ["ExecutionFailed", "TargetStageFailed", "ExecutionTimeout", "ExecutionThrottled"]
+        },
+    }
+    if delivery == "bus":
+        expected["bus"] = {
+            ("AWS/Events", m, "EventBusName", "dynamo-archive-dev", "RuleName", name)
+            for m in ["FailedInvocations", "InvocationsFailedToBeSentToDlq"]
+        } | {("AWS/Lambda", "DestinationDeliveryFailures", "FunctionName", name)}
+    return expected
+
+
+def plotted(widget: dict[str, Any]) -> set[tuple[Any, ...]]:
+    """The metrics a metric widget plots, each with its per-metric stat when it sets one."""
+    found = set()
+    for metric in widget["properties"]["metrics"]:
+        options = metric[-1] if isinstance(metric[-1], dict) else None
+        names = tuple(metric[:-1] if options else metric)
+        found.add((*names, options["stat"]) if options and "stat" in options else names)
+    return found
+
+
+@pytest.fixture(scope="module")
+def dashboard(evaluate_environment: Callable[..., Any]) -> dict[str, Any]:
+    tables = {"orders": monitoring("orders", "bus"), "sessions": monitoring("sessions", "direct")}
+    return json.loads(evaluate_environment("local.dashboard_body", dashboard_tables=tables))
+
+
+@pytest.mark.parametrize(("table", "delivery"), [("orders", "bus"), ("sessions", "direct")])
+def test_dashboard_has_a_widget_per_signal_for_each_table(dashboard: dict[str, Any], table: str, delivery: str) -> None:
+    widgets = [
+        w for w in dashboard["widgets"] if w["type"] == "metric" and w["properties"]["title"].startswith(f"{table}:")
+    ]
+
+    expected = signals(table, delivery)
+
+    assert len(widgets) == len(expected)
+    for signal, metrics in expected.items():
+        assert any(metrics <= plotted(w) for w in widgets), f"{table}: no widget plots {signal}: {metrics}"
+    assert all(w["properties"]["region"] == "eu-west-1" and w["properties"]["period"] == 60 for w in widgets)
+    headers = [
+        w for w in dashboard["widgets"] if w["type"] == "text" and f"### {table} " in w["properties"]["markdown"]
+    ]
+    assert len(headers) == 1
+
+
+def test_dashboard_draws_the_lag_alarm_threshold_on_the_lag_graph(dashboard: dict[str, Any]) -> None:
+    lag = next(w for w in dashboard["widgets"] if w["properties"].get("title") == "orders: archive lag (ms)")
+
+    assert lag["properties"]["annotations"]["horizontal"][0]["value"] == 300000
+
+
+def test_dashboard_widgets_fit_the_grid_without_overlapping(dashboard: dict[str, Any]) -> None:
+    cells: set[tuple[int, int]] = set()
+    for widget in dashboard["widgets"]:
+        assert widget["x"] >= 0 and widget["x"] + widget["width"] <= 24
+        area = {
+            (x, y)
+            for x in range(widget["x"], widget["x"] + widget["width"])
+            for y in range(widget["y"], widget["y"] + widget["height"])
+        }
+        assert not area & cells, f"{widget} overlaps another widget"
+        cells |= area
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_yaml_table_gets_its_row_on_the_dashboard(evaluate_environment: Callable[..., Any], path: Path) -> None:
+    tables = yaml.safe_load(path.read_text(encoding="utf-8"))["tables"]
+    passed = {t["name"]: monitoring(t["name"], t.get("delivery", "bus")) for t in tables}
+
+    body = json.loads(evaluate_environment("local.dashboard_body", dashboard_tables=passed))
+
+    titles = [w["properties"].get("title", "") for w in body["widgets"]]
+    for t in tables:
+        assert sum(title.startswith(f"{t['name']}:") for title in titles) == len(
+            signals(t["name"], t.get("delivery", "bus"))
+        )
+    assert len(body["widgets"]) <= 500
+
+
+@pytest.mark.parametrize(
+    ("tables", "message"),
+    [
+        ({"orders": {**monitoring("orders"), "rule_name": None}}, "event_bus_name and rule_name when delivery is bus"),
+        ({"orders": {**monitoring("orders"), "delivery": "sns"}}, "delivery bus or direct"),
+        ({f"t{i:03}": monitoring(f"t{i:03}", "direct") for i in range(71)}, "at most 70 tables"),
+    ],
+    ids=["bus-without-rule", "unknown-delivery", "too-many-tables"],
+)
+def test_dashboard_refuses_what_it_cannot_draw(
+    evaluate_environment: Callable[..., Any], tables: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TerraformError) as refused:
+        evaluate_environment("var.dashboard_tables", dashboard_tables=tables)
+
+    assert message in flat(refused.value)

@@ -10,7 +10,17 @@ import pytest
 
 from adapters.config import TableConfig, load_config
 from adapters.settings import ENV_PREFIX, Settings
-from tests.terraform.conftest import ENVS, MODULES, ROOT, blocks, env_dirs, one, resources
+from tests.terraform.conftest import (
+    ENVS,
+    MODULES,
+    ROOT,
+    blocks,
+    data_sources,
+    env_dirs,
+    one,
+    policy_statements,
+    resources,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,7 +42,7 @@ ENV_LEVEL_VARIABLES = {
     "batch_size", "maximum_batching_window_in_seconds", "starting_position", "parallelization_factor",
     "maximum_retry_attempts", "maximum_record_age_in_seconds", "on_partial_batch_item_failure",
     "maximum_event_age_in_seconds", "async_retry_attempts", "dead_letter_retention_seconds",
-    "create_alarms", "alarm_topic_arn", "tags",
+    "metrics_namespace", "create_alarms", "archive_lag_alarm_threshold_ms", "alarm_topic_arn", "tags",
 }  # fmt: skip
 
 
@@ -124,6 +134,9 @@ def test_environment_state_is_remote_encrypted_and_s3_locked(env: Path) -> None:
     assert one(s3["encrypt"]) is True
     assert one(s3["use_lockfile"]) is True
     assert env.name in one(s3["key"])
+    # use_lockfile is generally available from Terraform 1.11 (experimental in 1.10).
+    required = one(terraform["required_version"])
+    assert re.fullmatch(r">= ?1\.(1[1-9]|[2-9]\d)(\.\d+)?", required), required
 
 
 def test_environments_differ_only_by_their_yaml_and_backend() -> None:
@@ -141,6 +154,31 @@ def test_environments_differ_only_by_their_yaml_and_backend() -> None:
                 text = text.replace(name, "<env>")
                 other = other.replace(name, "<env>")
             assert text == other, f"{path} differs from {envs[0].name}'s beyond the environment name"
+
+
+@pytest.mark.parametrize("env", env_dirs(), ids=lambda p: p.name)
+def test_environment_gets_a_dashboard_of_every_table(env: Path) -> None:
+    environment = next(
+        b for b in blocks(env, "module").values() if one(b["source"]) == "../../modules/archive-environment"
+    )
+
+    passed = one(environment["dashboard_tables"])
+
+    assert re.fullmatch(r"\$\{\{ ?for (\w+), (\w+) in module\.table_archive ?: ?\1 ?=> ?\2\.monitoring ?\}\}", passed)
+    assert one(environment.get("create_dashboard", True)) is True
+    assert "dashboard_name" in blocks(env, "output")
+
+
+def test_environment_module_draws_the_dashboard_from_its_tables() -> None:
+    dashboard = resources(ENV_MODULE)[("aws_cloudwatch_dashboard", "this")]
+
+    assert one(dashboard["dashboard_body"]) == "${local.dashboard_body}"
+    assert "var.create_dashboard" in one(dashboard["count"])
+    # What the table module hands over is exactly what the dashboard reads.
+    table_outputs = blocks(TABLE_MODULE, "output")
+    handed = set(one(table_outputs["monitoring"]["value"]))
+    wanted = set(re.findall(r"(\w+) ?= ?", one(blocks(ENV_MODULE, "variable")["dashboard_tables"]["type"])))
+    assert handed == wanted
 
 
 # --- archive-environment -------------------------------------------------------------------------------
@@ -162,6 +200,53 @@ def test_function_may_only_put_objects_under_its_table_folder() -> None:
     s3_actions = set(re.findall(r'"(s3:[A-Za-z*]+)"', text))
     assert s3_actions == {"s3:PutObject"}
     assert '"${local.bucket_arn}/${local.folder}*"' in text
+
+
+def test_function_asks_the_archive_key_for_data_keys_only() -> None:
+    document = data_sources(TABLE_MODULE)[("aws_iam_policy_document", "function")]
+    statements = {one(s.get("sid")): s for s in policy_statements(document)}
+
+    archive_key = statements["EncryptArchiveObjects"]
+
+    # A single PutObject with SSE-KMS needs a data key; kms:Encrypt is never called by S3 for it.
+    assert set(archive_key["actions"]) == {"kms:GenerateDataKey"}
+    assert not any("kms:Encrypt" in s["actions"] for s in statements.values())
+
+
+def test_key_policy_lets_services_use_the_key_for_this_projects_names_only() -> None:
+    text = (ENV_MODULE / "main.tf").read_text(encoding="utf-8")
+
+    assert '"kms:EncryptionContext:aws:logs:arn" = local.function_log_groups' in text
+    assert 'ArnLike      = { "aws:SourceArn" = local.archive_rules }' in text
+    assert ':log-group:/aws/lambda/${var.name_prefix}-*"' in text
+    assert ':rule/${local.bus_name}/${var.name_prefix}-*"' in text
+    assert ":log-group:*" not in text, "no statement for every log group of the account"
+    # The table module names what the key policy expects: /aws/lambda/<name> and rule <name>,
+    # where <name> starts with <name_prefix>- (tests/terraform/test_module_evaluation.py checks it).
+    table = (TABLE_MODULE / "main.tf").read_text(encoding="utf-8")
+    assert 'name              = "/aws/lambda/${local.name}"' in table
+    assert re.search(r'resource "aws_cloudwatch_event_rule" "this" \{[^}]*?name +?= local\.name', table, re.DOTALL)
+
+
+def _block(text: str, header: str) -> str:
+    """The text of the top-level block that starts with ``header`` (up to its closing brace)."""
+    start = text.index(header)
+    return text[start : text.index("\n}\n", start) + 3]
+
+
+def test_rule_matches_its_table_by_the_events_resources_which_the_pipe_sets() -> None:
+    text = (TABLE_MODULE / "main.tf").read_text(encoding="utf-8")
+
+    rule = _block(text, 'resource "aws_cloudwatch_event_rule" "this"')
+    pipe = _block(text, 'resource "aws_pipes_pipe" "this"')
+
+    # resources is a documented field of every event; the pipe puts the table ARN there.
+    assert re.search(r"^\s+resources\s+= \[local\.table_arn\]$", rule, re.MULTILINE)
+    assert re.search(r"^\s+resources\s+= \[local\.table_arn\]$", pipe, re.MULTILINE)
+    assert re.search(r"^\s+table_arn\s+= data\.aws_dynamodb_table\.this\.arn$", text, re.MULTILINE)
+    # Not a prefix of an undocumented field inside the stream record.
+    assert "eventSourceARN" not in rule
+    assert "prefix =" not in rule
 
 
 # --- variables and READMEs --------------------------------------------------------------------------

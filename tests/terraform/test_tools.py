@@ -7,16 +7,26 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 
 from tests.terraform.conftest import ROOT, TERRAFORM
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-TF_SCHEMA = ROOT.parent / "shared" / "tools" / "tf_schema.py"
+#: The offline schema checker lives beside the checkout (/work/shared next to /work/main); a git
+#: worktree sits one level deeper (/work/wt/<name>), so look in both places, or where TF_SCHEMA says.
+TF_SCHEMA = next(
+    (
+        path
+        for path in [
+            *([Path(os.environ["TF_SCHEMA"])] if os.environ.get("TF_SCHEMA") else []),
+            ROOT.parent / "shared" / "tools" / "tf_schema.py",
+            ROOT.parent.parent / "shared" / "tools" / "tf_schema.py",
+        ]
+        if path.exists()
+    ),
+    ROOT.parent / "shared" / "tools" / "tf_schema.py",
+)
 
 
 def test_terraform_files_are_formatted() -> None:

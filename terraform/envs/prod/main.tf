@@ -30,6 +30,7 @@ module "environment" {
   environment       = local.config.environment
   bucket_name       = local.config.bucket
   tables            = { for name, table in module.table_archive : name => table.lifecycle_rule }
+  dashboard_tables  = { for name, table in module.table_archive : name => table.monitoring }
   yaml_table_fields = { for name, table in local.tables : name => keys(table) }
   tags              = local.tags
 }

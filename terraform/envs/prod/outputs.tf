@@ -32,3 +32,8 @@ output "archive_folders" {
   description = "Where each table's objects are: s3://<bucket>/<folder>."
   value       = { for name, table in module.table_archive : name => table.archive_folder }
 }
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the environment: per table, records, lag, dead letters, function and pipe failures."
+  value       = module.environment.dashboard_name
+}

@@ -1,6 +1,7 @@
 terraform {
-  # 1.10: S3-native state locking (use_lockfile); 1.9: validations that read other variables.
-  required_version = ">= 1.10"
+  # 1.11: S3-native state locking (use_lockfile in backend.tf) is generally available from 1.11
+  # (experimental in 1.10); 1.9: validations that read other variables.
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {

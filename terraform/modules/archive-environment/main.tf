@@ -8,6 +8,13 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.region
+
+  bus_name = "${var.name_prefix}-${var.environment}"
+
+  # What the key's service statements are limited to: the table module names every function,
+  # log group and rule <name_prefix>-<table> (so both modules must be given the same name_prefix).
+  function_log_groups = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.name_prefix}-*"
+  archive_rules       = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.bus_name}/${var.name_prefix}-*"
 }
 
 ################################################################################
@@ -26,7 +33,7 @@ resource "aws_kms_key" "this" {
     Statement = [
       {
         # IAM policies of this account decide who uses the key (the functions' roles get only
-        # GenerateDataKey/Encrypt through S3, and Decrypt through SQS).
+        # GenerateDataKey through S3, and GenerateDataKey/Decrypt through SQS).
         Sid       = "AccountAdministersThroughIAM"
         Effect    = "Allow"
         Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
@@ -34,28 +41,31 @@ resource "aws_kms_key" "this" {
         Resource  = "*"
       },
       {
-        # Encrypted log groups: CloudWatch Logs uses the key for this account's log groups only.
-        Sid       = "CloudWatchLogsForThisAccount"
+        # Encrypted log groups: CloudWatch Logs uses the key for this project's function log groups
+        # only (/aws/lambda/<name_prefix>-*, the table module's names), not any log group of the account.
+        Sid       = "CloudWatchLogsForArchiveFunctions"
         Effect    = "Allow"
         Principal = { Service = "logs.${local.region}.amazonaws.com" }
         Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
         Resource  = "*"
         Condition = {
           ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
+            "kms:EncryptionContext:aws:logs:arn" = local.function_log_groups
           }
         }
       },
       {
-        # An EventBridge rule's dead-letter queue is encrypted with this key: EventBridge itself
-        # (not a role) sends the message, for rules of this account.
-        Sid       = "EventBridgeDeadLettersForThisAccount"
+        # A rule's dead-letter queue is encrypted with this key and EventBridge itself (not a role)
+        # sends the message: only for this project's rules on this environment's bus (named
+        # <name_prefix>-<table> by the table module), each of which dead-letters to its own queue.
+        Sid       = "EventBridgeDeadLettersForArchiveRules"
         Effect    = "Allow"
         Principal = { Service = "events.amazonaws.com" }
         Action    = ["kms:GenerateDataKey", "kms:Decrypt"]
         Resource  = "*"
         Condition = {
           StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnLike      = { "aws:SourceArn" = local.archive_rules }
         }
       },
     ]
@@ -275,7 +285,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 ################################################################################
 
 resource "aws_cloudwatch_event_bus" "this" {
-  name = "${var.name_prefix}-${var.environment}"
+  name = local.bus_name
 
   tags = var.tags
 }

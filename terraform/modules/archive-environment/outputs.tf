@@ -32,3 +32,13 @@ output "lifecycle_rule_ids" {
   description = "IDs of the lifecycle rules of the archive bucket (two per table with a transition, else one)."
   value       = [for r in local.lifecycle_rules : r.id]
 }
+
+output "dashboard_name" {
+  description = "Name of the environment's CloudWatch dashboard, or null when none is created."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
+}
+
+output "dashboard_arn" {
+  description = "ARN of the environment's CloudWatch dashboard, or null when none is created."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_arn)
+}

@@ -52,10 +52,62 @@ variable "tables" {
       (t.retention.transition_after_days == null || try(t.retention.transition_after_days >= 30, false)) &&
       (t.retention.expire_after_days == null || try(t.retention.expire_after_days >= 1, false)) &&
       (t.retention.transition_after_days == null || t.retention.expire_after_days == null ||
-      try(t.retention.expire_after_days > t.retention.transition_after_days, false))
+      try(t.retention.expire_after_days >= t.retention.transition_after_days + 30, false))
     )])
-    error_message = "retention: transition_after_days >= 30, expire_after_days >= 1, and expire_after_days > transition_after_days when both are set."
+    error_message = "retention: transition_after_days >= 30, expire_after_days >= 1, and expire_after_days >= transition_after_days + 30 when both are set (STANDARD_IA bills 30 days at least)."
   }
+
+  # A table's folder must not hold another's: the function's s3:PutObject grant (<folder>*) and
+  # the lifecycle rules (prefix <folder>) of the outer table would reach the inner table's objects
+  # (table a with prefix archive, table b with prefix archive/a: archive/a/ holds archive/a/b/).
+  validation {
+    condition = alltrue(flatten([
+      for a, ta in var.tables : [for b, tb in var.tables : a == b || !startswith(tb.folder, ta.folder)]
+    ]))
+    error_message = "Table folders overlap: ${join("; ", flatten([
+      for a, ta in var.tables : [
+        for b, tb in var.tables : "${a} (${ta.folder}) contains ${b} (${tb.folder})" if a != b && startswith(tb.folder, ta.folder)
+      ]
+    ]))}. Give each table a prefix under which no other table's folder (<prefix>/<table>/) starts."
+  }
+}
+
+variable "dashboard_tables" {
+  description = "Per table, keyed by table name: the table module's `monitoring` output (metric namespaces, dimensions, the lag alarm's threshold); one row of the environment's CloudWatch dashboard each."
+  type = map(object({
+    region                         = string
+    delivery                       = string
+    metrics_namespace              = string
+    function_name                  = string
+    pipe_name                      = string
+    dead_letter_queue_names        = list(string)
+    event_bus_name                 = optional(string)
+    rule_name                      = optional(string)
+    archive_lag_alarm_threshold_ms = number
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = alltrue([for t in values(var.dashboard_tables) : (
+      contains(["bus", "direct"], t.delivery) && length(t.dead_letter_queue_names) > 0 &&
+      (t.delivery == "direct" || (t.event_bus_name != null && t.rule_name != null))
+    )])
+    error_message = "Each dashboard_tables entry is a table module's monitoring output: delivery bus or direct, at least one dead-letter queue, and event_bus_name and rule_name when delivery is bus."
+  }
+
+  # A dashboard holds at most 500 widgets; a table takes at most 7 (a header and six graphs).
+  validation {
+    condition     = length(var.dashboard_tables) <= 70
+    error_message = "One dashboard shows at most 70 tables (7 widgets each, 500 per dashboard); split the environment or set create_dashboard = false."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Whether to create the environment's CloudWatch dashboard (one row per table of dashboard_tables; none without tables)."
+  type        = bool
+  default     = true
+  nullable    = false
 }
 
 variable "yaml_table_fields" {

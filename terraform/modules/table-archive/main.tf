@@ -38,6 +38,7 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.region
 
+  table_arn  = data.aws_dynamodb_table.this.arn
   stream_arn = data.aws_dynamodb_table.this.stream_arn
   bucket_arn = "arn:${local.partition}:s3:::${var.bucket_name}"
   bus_arn    = local.bus ? "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/${var.event_bus_name}" : null
@@ -151,16 +152,17 @@ resource "aws_lambda_function" "this" {
   # Exactly the fields of adapters.settings.Settings (tests/terraform checks it).
   environment {
     variables = {
-      ARCHIVER_BUCKET          = var.bucket_name
-      ARCHIVER_PREFIX          = var.prefix
-      ARCHIVER_DLQ_URL         = aws_sqs_queue.dead_letters.url
-      ARCHIVER_TABLE           = var.table_name
-      ARCHIVER_CAPTURE         = join(",", sort(var.capture))
-      ARCHIVER_TTL_ATTRIBUTE   = var.ttl_attribute == null ? "" : var.ttl_attribute
-      ARCHIVER_DROP_ATTRIBUTES = join(",", sort(var.drop_attributes))
-      ARCHIVER_KMS_KEY_ID      = var.kms_key_arn
-      ARCHIVER_MAX_CONCURRENCY = tostring(var.max_concurrency)
-      ARCHIVER_LOG_LEVEL       = var.log_level
+      ARCHIVER_BUCKET            = var.bucket_name
+      ARCHIVER_PREFIX            = var.prefix
+      ARCHIVER_DLQ_URL           = aws_sqs_queue.dead_letters.url
+      ARCHIVER_TABLE             = var.table_name
+      ARCHIVER_CAPTURE           = join(",", sort(var.capture))
+      ARCHIVER_TTL_ATTRIBUTE     = var.ttl_attribute == null ? "" : var.ttl_attribute
+      ARCHIVER_DROP_ATTRIBUTES   = join(",", sort(var.drop_attributes))
+      ARCHIVER_KMS_KEY_ID        = var.kms_key_arn
+      ARCHIVER_MAX_CONCURRENCY   = tostring(var.max_concurrency)
+      ARCHIVER_LOG_LEVEL         = var.log_level
+      ARCHIVER_METRICS_NAMESPACE = var.metrics_namespace
     }
   }
 
@@ -248,10 +250,13 @@ resource "aws_pipes_pipe" "this" {
     dynamic "eventbridge_event_bus_parameters" {
       for_each = local.bus ? [1] : []
 
+      # The event's envelope says what it is about: source, detail-type and resources are fields
+      # of every EventBridge event (a pipe leaves resources empty unless told), so the rule can
+      # match this table on them without reading inside the stream record.
       content {
         source      = local.event_source
         detail_type = local.event_detail_type
-        resources   = [data.aws_dynamodb_table.this.arn]
+        resources   = [local.table_arn]
       }
     }
 
@@ -289,13 +294,15 @@ resource "aws_cloudwatch_event_rule" "this" {
   event_bus_name = var.event_bus_name
   state          = "ENABLED"
 
-  # This table only: its stream ARNs all start with the table ARN + /stream/.
+  # This table only, by the envelope's documented `resources`, which this table's pipe sets to the
+  # table ARN (eventbridge_event_bus_parameters above). Not by the stream ARN: it changes whenever
+  # the stream is turned off and on, and matching it meant a prefix on a field of the record.
   event_pattern = jsonencode({
     source        = [local.event_source]
     "detail-type" = [local.event_detail_type]
+    resources     = [local.table_arn]
     detail = {
-      eventName      = ["REMOVE"]
-      eventSourceARN = [{ prefix = "${data.aws_dynamodb_table.this.arn}/stream/" }]
+      eventName = ["REMOVE"]
     }
   })
 

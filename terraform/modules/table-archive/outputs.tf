@@ -23,6 +23,11 @@ output "pipe_arn" {
   value       = aws_pipes_pipe.this.arn
 }
 
+output "pipe_name" {
+  description = "Name of the EventBridge pipe (dimension PipeName of its AWS/EventBridge/Pipes metrics)."
+  value       = aws_pipes_pipe.this.name
+}
+
 output "pipe_role_arn" {
   description = "ARN of the pipe's role."
   value       = aws_iam_role.pipe.arn
@@ -33,6 +38,11 @@ output "dead_letter_queue_url" {
   value       = aws_sqs_queue.dead_letters.url
 }
 
+output "dead_letter_queue_name" {
+  description = "Name of the dead-letter queue (dimension QueueName of its AWS/SQS metrics)."
+  value       = aws_sqs_queue.dead_letters.name
+}
+
 output "dead_letter_queue_arn" {
   description = "ARN of the dead-letter queue."
   value       = aws_sqs_queue.dead_letters.arn
@@ -41,6 +51,31 @@ output "dead_letter_queue_arn" {
 output "event_rule_arn" {
   description = "ARN of the rule on the bus (bus delivery), else null."
   value       = one(aws_cloudwatch_event_rule.this[*].arn)
+}
+
+output "event_rule_name" {
+  description = "Name of the rule on the bus (bus delivery), else null."
+  value       = one(aws_cloudwatch_event_rule.this[*].name)
+}
+
+output "alarm_names" {
+  description = "Names of the table's CloudWatch alarms, keyed by signal (dead-letters, archive-lag, errors, ...); empty without create_alarms."
+  value       = { for signal, alarm in aws_cloudwatch_metric_alarm.this : signal => alarm.alarm_name }
+}
+
+output "monitoring" {
+  description = "What the environment's dashboard shows of this table (its metrics' namespaces and dimensions, the lag alarm's threshold), for archive-environment's dashboard_tables input."
+  value = {
+    region                         = local.region
+    delivery                       = var.delivery
+    metrics_namespace              = var.metrics_namespace
+    function_name                  = aws_lambda_function.this.function_name
+    pipe_name                      = aws_pipes_pipe.this.name
+    dead_letter_queue_names        = [aws_sqs_queue.dead_letters.name]
+    event_bus_name                 = local.bus ? var.event_bus_name : null
+    rule_name                      = one(aws_cloudwatch_event_rule.this[*].name)
+    archive_lag_alarm_threshold_ms = var.archive_lag_alarm_threshold_ms
+  }
 }
 
 output "archive_folder" {

@@ -82,9 +82,9 @@ variable "retention" {
     condition = (
       try(var.retention.transition_after_days >= 30, true) &&
       try(var.retention.expire_after_days >= 1, true) &&
-      try(var.retention.expire_after_days > var.retention.transition_after_days, true)
+      try(var.retention.expire_after_days >= var.retention.transition_after_days + 30, true)
     )
-    error_message = "retention: transition_after_days >= 30 (objects above 128 KiB go to STANDARD_IA), expire_after_days >= 1, and expire_after_days > transition_after_days when both are set."
+    error_message = "retention: transition_after_days >= 30 (objects above 128 KiB go to STANDARD_IA), expire_after_days >= 1, and expire_after_days >= transition_after_days + 30 when both are set (STANDARD_IA bills 30 days at least: expiring sooner pays for days never kept)."
   }
 }
 
@@ -196,33 +196,33 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Timeout of one invocation of the function in seconds."
+  description = "Timeout of one invocation of the function in seconds. With direct delivery at most 240: the pipe gives up on an execution after 5 minutes (ExecutionTimeout) and retries the batch, so the function must finish well before that."
   type        = number
-  default     = 300
+  default     = 120
   nullable    = false
 
   validation {
-    condition     = var.timeout >= 1 && var.timeout <= 900
-    error_message = "timeout is between 1 and 900 seconds."
+    condition     = var.timeout >= 1 && var.timeout <= (var.delivery == "direct" ? 240 : 900)
+    error_message = "timeout is between 1 and 900 seconds, and at most 240 when delivery is direct (a pipe execution is cut at 5 minutes)."
   }
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Concurrency reserved for (and capping) the function; -1 for none. Leave at least 10 unreserved in the account."
+  description = "Concurrency reserved for (and capping) the function, or -1 (default) for no reservation: the function then draws on the account's unreserved pool. Lambda refuses a reservation that would leave the account fewer than 100 unreserved executions, so reserve only where the account's concurrency quota is at least 100 plus the sum of all reservations."
   type        = number
-  default     = 10
+  default     = -1
   nullable    = false
 
   validation {
-    condition     = var.reserved_concurrent_executions == -1 || var.reserved_concurrent_executions >= 1
-    error_message = "reserved_concurrent_executions is -1 (unreserved) or at least 1 (0 would stop the function)."
+    condition     = var.reserved_concurrent_executions == -1 || (var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions)
+    error_message = "reserved_concurrent_executions is -1 (no reservation) or a whole number of at least 1 (0 would stop the function)."
   }
 }
 
 variable "tracing_mode" {
-  description = "X-Ray tracing of the function: Active (traces every invocation) or PassThrough (only when the caller's trace header asks)."
+  description = "X-Ray tracing of the function: PassThrough (default: traces only what the caller's trace header samples, no X-Ray cost otherwise) or Active (samples invocations itself; X-Ray bills the traces)."
   type        = string
-  default     = "Active"
+  default     = "PassThrough"
   nullable    = false
 
   validation {
@@ -255,6 +255,18 @@ variable "log_level" {
   }
 }
 
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the Embedded Metric Format metrics the function writes (ARCHIVER_METRICS_NAMESPACE): Archived, DeadLettered, Failed, Skipped and ArchiveLag, by Table."
+  type        = string
+  default     = "DynamoArchive"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9A-Za-z._/#: -]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace is 1 to 255 of A-Z a-z 0-9 . - _ / # : and space, and does not start with AWS/ (reserved for AWS services)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Days the function's logs are kept."
   type        = number
@@ -272,14 +284,14 @@ variable "log_retention_days" {
 ################################################################################
 
 variable "batch_size" {
-  description = "Records the pipe reads per batch; at most 10 when delivery is bus (one PutEvents call)."
+  description = "Records the pipe reads per batch: at most 10 when delivery is bus (one PutEvents call), at most 1000 when direct (the function must archive the whole batch within its timeout, under the pipe's 5-minute cap on one execution; a batch that runs out of time is retried and bisected whole)."
   type        = number
   default     = 10
   nullable    = false
 
   validation {
-    condition     = var.batch_size >= 1 && var.batch_size <= (var.delivery == "bus" ? 10 : 10000)
-    error_message = "batch_size is between 1 and 10 when delivery is bus, 1 and 10000 when direct."
+    condition     = var.batch_size >= 1 && var.batch_size <= (var.delivery == "bus" ? 10 : 1000)
+    error_message = "batch_size is between 1 and 10 when delivery is bus, 1 and 1000 when direct (one batch must be archived well within a pipe execution's 5 minutes)."
   }
 }
 
@@ -344,7 +356,7 @@ variable "maximum_record_age_in_seconds" {
 }
 
 variable "on_partial_batch_item_failure" {
-  description = "What the pipe does when part of a batch fails: AUTOMATIC_BISECT splits it and retries the halves."
+  description = "What the pipe does when part of a batch fails: AUTOMATIC_BISECT may split the batch and retry each half (records already archived included) rather than only the reported batchItemFailures."
   type        = string
   default     = "AUTOMATIC_BISECT"
   nullable    = false
@@ -396,10 +408,22 @@ variable "dead_letter_retention_seconds" {
 ################################################################################
 
 variable "create_alarms" {
-  description = "Whether to create the CloudWatch alarms (dead-letter queue depth, function errors and throttles, pipe failures, rule failures)."
+  description = "Whether to create the CloudWatch alarms (dead-letter queue depth, archive lag, function errors and throttles, pipe failures and timeouts, rule failures, dead letters that could not be sent)."
   type        = bool
   default     = true
   nullable    = false
+}
+
+variable "archive_lag_alarm_threshold_ms" {
+  description = "Archive lag (from the deletion to its archived object, metric ArchiveLag) in milliseconds above which the p99 over 5 minutes raises the archive-lag alarm."
+  type        = number
+  default     = 300000
+  nullable    = false
+
+  validation {
+    condition     = var.archive_lag_alarm_threshold_ms > 0
+    error_message = "archive_lag_alarm_threshold_ms is a number of milliseconds above 0, e.g. 300000 (5 minutes)."
+  }
 }
 
 variable "alarm_topic_arn" {
