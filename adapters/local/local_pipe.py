@@ -91,9 +91,11 @@ def eventbridge_event(record: dict[str, Any], table: str) -> dict[str, Any]:
     """The event a pipe (source: the table's stream, target: a bus) puts on the bus for one record.
 
     The id is derived from the eventID, so a redelivered record gets the same event id, as a
-    retried EventBridge delivery does.
+    retried EventBridge delivery does. ``resources`` names the table, as the deployed pipe sets it
+    and the rule matches it.
     """
-    arn_parts = str(record.get("eventSourceARN", "")).split(":")
+    source_arn = str(record.get("eventSourceARN", ""))
+    arn_parts = source_arn.split(":")
     created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
     when = dt.datetime.fromtimestamp(float(created), tz=dt.UTC) if created is not None else dt.datetime.now(dt.UTC)
     return {
@@ -104,7 +106,7 @@ def eventbridge_event(record: dict[str, Any], table: str) -> dict[str, Any]:
         "account": arn_parts[4] if len(arn_parts) > 4 else "",
         "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": str(record.get("awsRegion") or (arn_parts[3] if len(arn_parts) > 3 else "")),
-        "resources": [],
+        "resources": [source_arn.partition("/stream/")[0]] if source_arn else [],
         "detail": record,
     }
 

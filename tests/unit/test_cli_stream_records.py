@@ -62,6 +62,6 @@ def test_the_eventbridge_envelope_is_stable_for_a_redelivered_record() -> None:
         "account": "123456789012",
         "region": "us-east-1",
         "time": "2026-11-25T09:38:25Z",
-        "resources": [],
+        "resources": ["arn:aws:dynamodb:us-east-1:123456789012:table/sessions"],
     }
     assert event["detail"] is record
