@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from adapters.cli import browse, configuration, demo, restore, run
+from adapters.cli import browse, configuration, cost, demo, restore, run
 from adapters.cli.app import say
 from adapters.cli.catalog import CatalogError, KeyArgumentError
 from adapters.config import ConfigError
@@ -39,7 +39,7 @@ _USER_ERRORS = (
     StoreUnavailableError,
 )
 #: In the order `archiver --help` lists them.
-_GROUPS = (run, browse, restore, configuration, demo)
+_GROUPS = (run, browse, restore, configuration, cost, demo)
 
 
 def parser() -> argparse.ArgumentParser:

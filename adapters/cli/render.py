@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["table"]
+__all__ = ["markdown_table", "table"]
 
 
 def table(
@@ -29,4 +29,12 @@ def table(
         ]
         parts += row[padded:]
         lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], *, numeric: Sequence[int] = ()) -> str:
+    """``header`` and ``rows`` as a Markdown (GitHub) table; ``numeric`` columns aligned right."""
+    lines = ["| " + " | ".join(str(cell) for cell in header) + " |"]
+    lines.append("|" + "|".join("---:" if i in numeric else "---" for i in range(len(header))) + "|")
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
     return "\n".join(lines)
