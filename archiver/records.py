@@ -16,11 +16,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from archiver.keys import InvalidKeyError, canonical_key, encode_key
+from archiver.keys import InvalidKeyError, canonical_key, encode_key, read_number
 from archiver.policy import DeletionKind, Policies
 
 __all__ = [
@@ -40,6 +40,8 @@ _TABLE_ARN = re.compile(r"arn:aws[a-z-]*:dynamodb:[^:]*:[^:]*:table/(?P<table>[A
 _TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "BOOL", "NULL"})
 #: Seconds since the epoch above this are milliseconds (the year 5138 in seconds).
 _MILLISECONDS_ABOVE = 100_000_000_000
+#: Reads a creation time's text whatever the thread's decimal context: malformed raises, nothing rounds.
+_READING = Context(traps=[InvalidOperation])
 
 
 class TtlEvidence(StrEnum):
@@ -167,8 +169,9 @@ def _read_removal(raw: Mapping[str, Any], record_id: str, table: str, policies: 
         raise _Invalid(f"dynamodb.OldImage is {_shown(old)}; expected an object of attributes or no field")
     policy = policies.for_table(table)
     raw_time = dynamodb.get("ApproximateCreationDateTime")
-    deleted_at = _creation_time(raw_time)
-    kind, evidence = _deletion_kind(raw.get("userIdentity"), image, deleted_at, policy.ttl_attribute)
+    seconds = _creation_seconds(raw_time)
+    deleted_at = _as_datetime(seconds, raw_time)
+    kind, evidence = _deletion_kind(raw.get("userIdentity"), image, seconds, policy.ttl_attribute)
     event_id = raw.get("eventID")
     if event_id is not None and not isinstance(event_id, str):
         raise _Invalid(f"eventID is {_shown(event_id)}; expected a string")
@@ -200,15 +203,20 @@ def _shown(value: object) -> str:
     return f"{text[:60]}..." if len(text) > 60 else text
 
 
-def _creation_time(value: object) -> datetime | None:
-    """ApproximateCreationDateTime as an aware datetime: int, float, exponent string, or milliseconds."""
+def _creation_seconds(value: object) -> Decimal | None:
+    """ApproximateCreationDateTime as exact epoch seconds: int, float, exponent string, or milliseconds.
+
+    Exact so that the TTL comparison sees the time the record says, not a rounded one: no decimal
+    arithmetic in the thread's context (which keeps 28 digits), milliseconds are scaled by moving
+    the exponent.
+    """
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise _Invalid(f"dynamodb.ApproximateCreationDateTime is {_shown(value)}; expected epoch seconds")
     try:
-        seconds = Decimal(str(value).strip())
-    except InvalidOperation:
+        seconds = Decimal(value) if isinstance(value, int) else Decimal(str(value).strip(), _READING)
+    except (InvalidOperation, ValueError):
         raise _Invalid(
             f"dynamodb.ApproximateCreationDateTime is {_shown(value)}; expected epoch seconds "
             "such as 1693997155 or 1.44130524E9"
@@ -216,11 +224,20 @@ def _creation_time(value: object) -> datetime | None:
     if not seconds.is_finite() or seconds < 0:
         raise _Invalid(f"dynamodb.ApproximateCreationDateTime is {_shown(value)}; expected epoch seconds >= 0")
     if seconds > _MILLISECONDS_ABOVE:
-        seconds /= 1000
+        sign, digits, exponent = seconds.as_tuple()
+        assert isinstance(exponent, int)  # finite
+        seconds = Decimal((sign, digits, exponent - 3))
+    return seconds
+
+
+def _as_datetime(seconds: Decimal | None, raw: object) -> datetime | None:
+    """The deletion time as an aware datetime (to the microsecond, as datetime holds it)."""
+    if seconds is None:
+        return None
     try:
         return datetime.fromtimestamp(float(seconds), tz=UTC)
     except (OverflowError, OSError, ValueError):
-        raise _Invalid(f"dynamodb.ApproximateCreationDateTime is {_shown(value)}; too far in the future") from None
+        raise _Invalid(f"dynamodb.ApproximateCreationDateTime is {_shown(raw)}; too far in the future") from None
 
 
 def _sequence_number(value: object) -> int:
@@ -241,12 +258,14 @@ def _region(raw: Mapping[str, Any]) -> str:
 
 
 def _deletion_kind(
-    identity: object, image: Mapping[str, Any], deleted_at: datetime | None, ttl_attribute: str | None
+    identity: object, image: Mapping[str, Any], deleted_at: Decimal | None, ttl_attribute: str | None
 ) -> tuple[DeletionKind, TtlEvidence]:
     """TTL when the record says so, or when the TTL attribute had passed at the deletion time.
 
     Global tables replicate a TTL deletion to the other regions as an ordinary REMOVE without the
-    service identity, so the identity alone would call those user deletions.
+    service identity, so the identity alone would call those user deletions. Both times are exact
+    (epoch seconds as written), and comparing Decimals is exact, so a TTL one digit past the 28th
+    after the deletion time is still in the future.
     """
     if (
         isinstance(identity, Mapping)
@@ -258,10 +277,10 @@ def _deletion_kind(
         expiry = image.get(ttl_attribute)
         if isinstance(expiry, Mapping) and isinstance(expiry.get("N"), str):
             try:
-                expires = Decimal(expiry["N"])
-            except InvalidOperation:
-                expires = Decimal("NaN")
-            if expires.is_finite() and expires <= Decimal(str(deleted_at.timestamp())):
+                expires = read_number(expiry["N"])
+            except InvalidKeyError:  # the image was validated; a TTL that is no number is no evidence
+                return DeletionKind.USER, TtlEvidence.NONE
+            if expires <= deleted_at:
                 return DeletionKind.TTL, TtlEvidence.EXPIRED_ATTRIBUTE
     return DeletionKind.USER, TtlEvidence.NONE
 
@@ -307,11 +326,10 @@ def _scalar(kind: str, value: object, where: str) -> None:
     if not isinstance(value, str):
         raise _Invalid(f"{where} is {_shown(value)}; expected a string")
     if kind == "N":
-        try:
-            if not Decimal(value).is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            raise _Invalid(f"{where} is {_shown(value)}; expected a decimal number as a string") from None
+        try:  # a number DynamoDB would refuse, it could not have sent: say so rather than archive it
+            read_number(value, where)
+        except InvalidKeyError as error:
+            raise _Invalid(str(error)) from None
     elif kind == "B":
         try:
             base64.b64decode(value, validate=True)

@@ -68,6 +68,23 @@ def test_future_ttl_attribute_is_a_user_deletion() -> None:
     assert read(remove_record()).evidence is TtlEvidence.NONE
 
 
+@pytest.mark.parametrize(
+    ("created", "expires", "kind"),
+    [
+        ("1700000000.0000000000000000000000000002", "1700000000.0000000000000000000000000001", DeletionKind.TTL),
+        ("1700000000.0000000000000000000000000001", "1700000000.0000000000000000000000000002", DeletionKind.USER),
+        ("1700000000000.0000000000000000000000002", "1700000000.0000000000000000000000000001", DeletionKind.TTL),
+        ("1700000000000.0000000000000000000000001", "1700000000.0000000000000000000000000002", DeletionKind.USER),
+    ],
+    ids=["seconds-passed", "seconds-ahead", "milliseconds-passed", "milliseconds-ahead"],
+)
+def test_ttl_is_compared_with_the_deletion_time_exactly(created: str, expires: str, kind: DeletionKind) -> None:
+    # given a TTL and a creation time that differ only past the 28th significant digit
+    record = remove_record(keys={"PK": {"S": "a"}}, old_image={"e": {"N": expires}}, created=created)
+    # then the TTL attribute decides exactly as the two numbers compare (28 digits saw them equal or rounded)
+    assert read(record, ttl_attribute="e").kind is kind
+
+
 def test_keys_only_record_is_kept_with_its_image_marked_missing() -> None:
     item = read(remove_record(view="KEYS_ONLY"))
     assert item.image_missing and item.image == {}
@@ -119,6 +136,9 @@ def _without(field: str) -> dict:
         (remove_record(keys={"PK": {"S": 5}}), "dynamodb.Keys.PK.S is 5"),
         (remove_record(keys={"PK": {"X": "a"}}), "dynamodb.Keys.PK has type 'X'"),
         (remove_record(old_image={"n": {"N": "abc"}}), "dynamodb.OldImage.n.N is 'abc'"),
+        (remove_record(old_image={"n": {"N": "1" * 39}}), "dynamodb.OldImage.n.N is '" + "1" * 39 + "', which has 39"),
+        (remove_record(old_image={"n": {"NS": ["1", "1E+126"]}}), "OldImage.n.NS[1] is '1E+126', whose magnitude"),
+        (remove_record(old_image={"n": {"N": "-1E-131"}}), "up to 38 significant digits, magnitude 1E-130 to"),
         (remove_record(old_image={"m": {"M": {"x": {"L": [{"BOOL": "yes"}]}}}}), "OldImage.m.M.x.L[0].BOOL"),
         (remove_record(created="yesterday"), "ApproximateCreationDateTime is 'yesterday'"),
         (remove_record(sequence="12ab"), "SequenceNumber is '12ab'"),
