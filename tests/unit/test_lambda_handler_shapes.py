@@ -103,6 +103,30 @@ def test_unknown_envelope_is_dead_lettered_whole(events):
     assert "expected 'detail'" in letter.reason
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda events: {"Records": [events.remove(n=1)], "detail": events.remove(n=2)},
+        lambda events: {**events.remove(n=1), "detail": events.remove(n=2)},
+    ],
+    ids=["records-and-detail", "record-with-detail"],
+)
+def test_an_event_fitting_two_shapes_is_one_dead_letter_holding_it_whole_and_nothing_archived(events, make):
+    # given an event that reads as two deliveries, each holding a REMOVE
+    store, sink = FakeArchiveStore(), FakeDeadLetterSink()
+    event = make(events)
+
+    answer = handle(event, archiver(store, sink))
+
+    # then neither REMOVE is archived on its own: the whole event is one dead letter, with why
+    assert answer is None
+    assert store.objects == {}
+    (letter,) = sink.letters
+    assert letter.record == event
+    assert letter.error == "UnknownEnvelope"
+    assert "fits 2 delivery shapes" in letter.reason and "an EventBridge event ('detail')" in letter.reason
+
+
 def test_unknown_envelope_that_cannot_be_dead_lettered_raises(events):
     with pytest.raises(EventNotArchivedError, match="dead-letter queue failed"):
         handle("not an event", archiver(sink=FakeDeadLetterSink(broken=True)))
