@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import json
 import re
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from archiver.keys import InvalidKeyError, canonical_key, encode_key, read_numbe
 from archiver.policy import DeletionKind, Policies
 
 __all__ = [
+    "MAX_NESTING",
     "TTL_PRINCIPAL",
     "DeletedItem",
     "NotADeletion",
@@ -38,6 +40,9 @@ __all__ = [
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 _TABLE_ARN = re.compile(r"arn:aws[a-z-]*:dynamodb:[^:]*:[^:]*:table/(?P<table>[A-Za-z0-9_.-]{3,255})(?:/stream/\S+)?")
 _TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "BOOL", "NULL"})
+#: DynamoDB nests attributes at most 32 levels deep (in maps and lists): an image deeper than that
+#: cannot have come from a table, and reading one level at a time must stop before Python's recursion limit.
+MAX_NESTING = 32
 #: Seconds since the epoch above this are milliseconds (the year 5138 in seconds).
 _MILLISECONDS_ABOVE = 100_000_000_000
 #: Reads a creation time's text whatever the thread's decimal context: malformed raises, nothing rounds.
@@ -175,7 +180,7 @@ def _read_removal(raw: Mapping[str, Any], record_id: str, table: str, policies: 
     event_id = raw.get("eventID")
     if event_id is not None and not isinstance(event_id, str):
         raise _Invalid(f"eventID is {_shown(event_id)}; expected a string")
-    digest_of = event_id or json.dumps(raw, sort_keys=True, default=str)
+    digest_of = event_id or _content(raw)
     return DeletedItem(
         record_id=record_id,
         table=table,
@@ -196,10 +201,24 @@ def _read_removal(raw: Mapping[str, Any], record_id: str, table: str, policies: 
     )
 
 
+def _content(raw: Mapping[str, Any]) -> str:
+    """The record as canonical JSON, to identify a record that has no eventID."""
+    try:
+        return json.dumps(raw, sort_keys=True, default=str)
+    except (RecursionError, TypeError, ValueError) as error:
+        raise _Invalid(
+            f"record has no eventID and cannot be identified by its content ({type(error).__name__}: its "
+            f"fields nest deeper than JSON can be written, or have keys that are not strings); expected an eventID"
+        ) from None
+
+
 def _shown(value: object) -> str:
     if value is None:
         return "missing"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # nested deeper than repr goes: show the outer levels
+        text = reprlib.repr(value)
     return f"{text[:60]}..." if len(text) > 60 else text
 
 
@@ -285,12 +304,21 @@ def _deletion_kind(
     return DeletionKind.USER, TtlEvidence.NONE
 
 
-def _attribute(value: object, where: str) -> dict[str, Any]:
+def _attribute(value: object, where: str, depth: int = 0) -> dict[str, Any]:
     """Validate one AttributeValue (recursively) and return it as received.
 
     An AttributeValue serialised by the Java SDK v1 carries all ten type keys, nine of them null;
     those nulls are dropped, nothing else is changed.
+
+    ``depth`` is how many maps and lists hold the value (0 for an item's attribute). A value deeper
+    than :data:`MAX_NESTING` is refused before its members are read, so the recursion never goes
+    deeper than DynamoDB's own limit, whatever the record holds.
     """
+    if depth > MAX_NESTING:
+        raise _Invalid(
+            f"{_path(where)} is nested {depth} levels deep in maps and lists; DynamoDB nests attributes at most "
+            f"{MAX_NESTING} levels deep, so no item of a table holds this"
+        )
     if isinstance(value, Mapping) and len(value) > 1:
         value = {kind: inner for kind, inner in value.items() if inner is not None}
     if not isinstance(value, Mapping) or len(value) != 1:
@@ -309,17 +337,22 @@ def _attribute(value: object, where: str) -> dict[str, Any]:
     elif kind == "M":
         if not isinstance(inner, Mapping):
             raise _Invalid(f"{where}.M is {_shown(inner)}; expected an object")
-        checked = {name: _attribute(member, f"{where}.M.{name}") for name, member in inner.items()}
+        checked = {name: _attribute(member, f"{where}.M.{name}", depth + 1) for name, member in inner.items()}
     elif kind == "L":
         if not isinstance(inner, list):
             raise _Invalid(f"{where}.L is {_shown(inner)}; expected a list")
-        checked = [_attribute(member, f"{where}.L[{i}]") for i, member in enumerate(inner)]
+        checked = [_attribute(member, f"{where}.L[{i}]", depth + 1) for i, member in enumerate(inner)]
     elif kind == "BOOL":
         if not isinstance(inner, bool):
             raise _Invalid(f"{where}.BOOL is {_shown(inner)}; expected true or false")
     elif inner is not True:
         raise _Invalid(f"{where}.NULL is {_shown(inner)}; expected true")
     return {kind: checked}
+
+
+def _path(where: str) -> str:
+    """A path for a message: names can be long, and 32 of them longer; keep both ends."""
+    return where if len(where) <= 400 else f"{where[:200]}...{where[-200:]}"
 
 
 def _scalar(kind: str, value: object, where: str) -> None:
