@@ -3,7 +3,9 @@
 Key attributes are S, N or B; a key has one (partition) or two (partition + sort) attributes;
 partition values run to 2,048 bytes, sort values to 1,024, names to 255. Strings are any Unicode
 (astral characters, '/', '_', '#', '%', '.', spaces, control characters), but never lone
-surrogates, which are not UTF-8 and which DynamoDB therefore cannot hold.
+surrogates, which are not UTF-8 and which DynamoDB therefore cannot hold. Numbers have up to 38
+significant digits, over half of them more than the 28 Python's default decimal context keeps, and
+are built and spelt from an integer mantissa and exponent, with no decimal arithmetic.
 """
 
 from __future__ import annotations
