@@ -235,7 +235,7 @@ def _creation_seconds(value: object) -> Decimal | None:
         raise _Invalid(f"dynamodb.ApproximateCreationDateTime is {_shown(value)}; expected epoch seconds")
     try:
         seconds = Decimal(value) if isinstance(value, int) else Decimal(str(value).strip(), _READING)
-    except (InvalidOperation, ValueError):
+    except InvalidOperation:
         raise _Invalid(
             f"dynamodb.ApproximateCreationDateTime is {_shown(value)}; expected epoch seconds "
             "such as 1693997155 or 1.44130524E9"
@@ -277,7 +277,7 @@ def _region(raw: Mapping[str, Any]) -> str:
 
 
 def _deletion_kind(
-    identity: object, image: Mapping[str, Any], deleted_at: Decimal | None, ttl_attribute: str | None
+    identity: object, image: Mapping[str, Any], deleted_at_seconds: Decimal | None, ttl_attribute: str | None
 ) -> tuple[DeletionKind, TtlEvidence]:
     """TTL when the record says so, or when the TTL attribute had passed at the deletion time.
 
@@ -292,14 +292,14 @@ def _deletion_kind(
         and identity.get("principalId") == TTL_PRINCIPAL
     ):
         return DeletionKind.TTL, TtlEvidence.USER_IDENTITY
-    if ttl_attribute and deleted_at is not None:
+    if ttl_attribute and deleted_at_seconds is not None:
         expiry = image.get(ttl_attribute)
         if isinstance(expiry, Mapping) and isinstance(expiry.get("N"), str):
             try:
                 expires = read_number(expiry["N"])
             except InvalidKeyError:  # the image was validated; a TTL that is no number is no evidence
                 return DeletionKind.USER, TtlEvidence.NONE
-            if expires <= deleted_at:
+            if expires <= deleted_at_seconds:
                 return DeletionKind.TTL, TtlEvidence.EXPIRED_ATTRIBUTE
     return DeletionKind.USER, TtlEvidence.NONE
 
