@@ -9,11 +9,18 @@ Object key: ``<prefix>/<table>/<encoded key>/<version>.json``, with the version
 - two events that share a sequence number, as published samples do, still differ by eventID.
 
 The body is deterministic too (sorted keys, no "archived at"), so a redelivery writes the same bytes.
+
+The body is always valid UTF-8 JSON. Characters are written as themselves, except lone surrogates
+(U+D800..U+DFFF alone), which no UTF-8 text can hold but a hand-made event can carry as the JSON
+escape ``"\\ud800"``: those are written as that escape again, so the body stays valid UTF-8 and
+``json.loads`` gives back the exact string. Escaping only them, rather than writing the whole
+body as ASCII, leaves every other body byte for byte as before.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +40,8 @@ __all__ = [
 SCHEMA_VERSION = 1
 VERSION_LENGTH = 16 + 1 + 40 + 1 + 16
 _NO_TIME = "00000000T000000Z"
+#: A code point UTF-8 cannot encode; in JSON text it can only stand inside a string.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +99,10 @@ def build_archive_object(item: DeletedItem, policy: TablePolicy) -> ArchiveObjec
     """The object that archives ``item`` under ``policy``; the same item always gives the same object."""
     key = f"{key_folder(policy.prefix, item.table, item.encoded_key)}{version_of(item)}.json"
     body = json.dumps(_body(item, policy), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    body = _SURROGATE.sub(lambda lone: f"\\u{ord(lone[0]):04x}", body)
     return ArchiveObject(
         key=key,
-        body=body.encode("utf-8", "surrogatepass"),
+        body=body.encode("utf-8"),
         table=item.table,
         encoded_key=item.encoded_key,
         kind=item.kind.value,

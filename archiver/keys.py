@@ -12,7 +12,8 @@ Readable form, attributes sorted by name and joined by ``*``::
 - names and ``S`` values keep ``A-Z a-z 0-9 - _ .`` and write every other UTF-8 byte as ``!HH``
   (upper-case hex), so ``(``, ``)`` and ``*`` never occur inside them and the form parses back;
 - ``N`` values are written in the canonical form of their number (``1.50``, ``15E-1`` -> ``1.5``;
-  ``-0`` -> ``0``), because DynamoDB treats those as one key;
+  ``-0`` -> ``0``), because DynamoDB treats those as one key; the form is exact to DynamoDB's 38
+  significant digits (no rounding anywhere), and a number DynamoDB would refuse is refused;
 - ``B`` values are the bytes in unpadded base64url, whose alphabet is all literal.
 
 A readable form longer than :data:`MAX_ENCODED_KEY_BYTES` is replaced by its digest form
@@ -28,18 +29,23 @@ import binascii
 import hashlib
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded
 
 __all__ = [
     "DIGEST_PREFIX",
     "KEY_TYPES",
     "MAX_ENCODED_KEY_BYTES",
+    "MAX_NUMBER_DIGITS",
+    "MAX_NUMBER_EXPONENT",
+    "MIN_NUMBER_EXPONENT",
+    "NUMBER_RANGE",
     "InvalidKeyError",
     "canonical_key",
     "canonical_number",
     "decode_key",
     "encode_key",
     "is_digest",
+    "read_number",
 ]
 
 #: Budget for the key's part of an object key. With a prefix of at most 128 bytes, a table name of
@@ -48,6 +54,15 @@ __all__ = [
 MAX_ENCODED_KEY_BYTES = 512
 DIGEST_PREFIX = "sha256-"
 KEY_TYPES = frozenset({"S", "N", "B"})
+#: DynamoDB's numbers, as documented: at most 38 significant digits, and a magnitude from 1E-130 to
+#: 9.9999999999999999999999999999999999999E+125 (the leading digit's exponent from -130 to 125), or 0.
+MAX_NUMBER_DIGITS = 38
+MIN_NUMBER_EXPONENT = -130
+MAX_NUMBER_EXPONENT = 125
+NUMBER_RANGE = "up to 38 significant digits, magnitude 1E-130 to 9.9999999999999999999999999999999999999E+125, or 0"
+#: Reads a number's text without consulting the thread's context: a malformed text raises rather
+#: than becoming NaN, and were anything ever to round, Inexact/Rounded would raise too.
+_READING = Context(traps=[InvalidOperation, Inexact, Rounded])
 
 _LITERAL = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 _ESCAPES = tuple(chr(b) if b in _LITERAL else f"!{b:02X}" for b in range(256))
@@ -61,27 +76,77 @@ class InvalidKeyError(ValueError):
     """A key that is not a DynamoDB key: the message names the attribute and what is accepted."""
 
 
-def canonical_number(value: str) -> str:
+def read_number(value: str, field: str = "N value") -> Decimal:
+    """Return the exact value of a DynamoDB number, refusing one DynamoDB would refuse.
+
+    Exact whatever the caller's decimal context: the text is read with a local context that
+    traps (never rounds), and the result is rebuilt from its digits, so 38 significant digits
+    stay 38 where Python's default context would keep 28.
+
+    Args:
+        field: what the value is, for the message (``"dynamodb.OldImage.price.N"``).
+
+    Raises:
+        InvalidKeyError: not a decimal number, or outside :data:`NUMBER_RANGE`.
+    """
+    sign, digits, exponent = _number_parts(value, field)
+    return Decimal((sign, tuple(int(d) for d in digits) or (0,), exponent))
+
+
+def canonical_number(value: str, field: str = "N value") -> str:
     """Return the one spelling of a DynamoDB number that all its equal spellings share.
 
     DynamoDB compares numbers by value (``1.5 == 1.50 == 15E-1``), so a path built from the
-    spelling would give one key two folders.
+    spelling would give one key two folders. The spelling is positional (``1E+2`` -> ``100``,
+    ``-0`` -> ``0``) and built from the digits by string operations: no decimal arithmetic, so
+    nothing is rounded and two different numbers never share a spelling.
+
+    Raises:
+        InvalidKeyError: not a decimal number, or outside :data:`NUMBER_RANGE` (never rounded).
     """
-    try:
-        number = Decimal(value.strip())
-    except InvalidOperation:
-        raise InvalidKeyError(f"N value {value!r} is not a number; expected a decimal such as '42' or '1.5'") from None
-    if not number.is_finite():
-        raise InvalidKeyError(f"N value {value!r} is not finite; DynamoDB numbers are finite decimals")
-    if number.is_zero():
+    sign, digits, exponent = _number_parts(value, field)
+    if not digits:
         return "0"
-    number = number.normalize()
-    digits, exponent = len(number.as_tuple().digits), number.adjusted()
-    if digits > 38 or not -130 <= exponent <= 125:
+    if exponent >= 0:
+        text = digits + "0" * exponent
+    elif -exponent < len(digits):
+        text = f"{digits[:exponent]}.{digits[exponent:]}"
+    else:
+        text = "0." + "0" * (-exponent - len(digits)) + digits
+    return f"-{text}" if sign else text
+
+
+def _number_parts(value: str, field: str) -> tuple[int, str, int]:
+    """(sign, significant digits without trailing zeros, exponent of the last digit); zero is (0, "", 0)."""
+    shown = _shown_number(value)
+    try:
+        number = Decimal(value, _READING)
+    except (InvalidOperation, TypeError, ValueError):
         raise InvalidKeyError(
-            f"N value {value!r} is outside DynamoDB's numbers (38 significant digits, magnitude 1E-130 to 9.99E+125)"
+            f"{field} is {shown}, which is not a number; expected a decimal such as '42', '-1.5' or '1E+3'"
+        ) from None
+    if not number.is_finite():
+        raise InvalidKeyError(f"{field} is {shown}, which is not finite; DynamoDB numbers are finite decimals")
+    if number.is_zero():
+        return 0, "", 0
+    sign, coefficient, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    digits = "".join(map(str, coefficient)).rstrip("0")
+    exponent += len(coefficient) - len(digits)
+    if len(digits) > MAX_NUMBER_DIGITS:
+        raise InvalidKeyError(
+            f"{field} is {shown}, which has {len(digits)} significant digits; DynamoDB refuses more than "
+            f"{MAX_NUMBER_DIGITS} rather than round (accepted: {NUMBER_RANGE})"
         )
-    return format(number, "f")
+    if not MIN_NUMBER_EXPONENT <= exponent + len(digits) - 1 <= MAX_NUMBER_EXPONENT:
+        raise InvalidKeyError(f"{field} is {shown}, whose magnitude DynamoDB refuses (accepted: {NUMBER_RANGE})")
+    return sign, digits, exponent
+
+
+def _shown_number(value: object) -> str:
+    if isinstance(value, str) and len(value) > 60:
+        return f"{value[:50]!r}... ({len(value)} characters)"
+    return repr(value)
 
 
 def _canonical_binary(value: str) -> bytes:
@@ -121,7 +186,7 @@ def canonical_key(keys: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, 
                 "S, N or B with a string value"
             )
         if kind == "N":
-            value = canonical_number(value)
+            value = canonical_number(value, f"key attribute {name!r} (N)")
         elif kind == "B":
             value = base64.b64encode(_canonical_binary(value)).decode("ascii")
         else:

@@ -13,17 +13,19 @@ import binascii
 import hashlib
 import json
 import re
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from archiver.keys import InvalidKeyError, canonical_key, encode_key
+from archiver.keys import InvalidKeyError, canonical_key, encode_key, read_number
 from archiver.policy import DeletionKind, Policies
 
 __all__ = [
+    "MAX_NESTING",
     "TTL_PRINCIPAL",
     "DeletedItem",
     "NotADeletion",
@@ -38,8 +40,13 @@ __all__ = [
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 _TABLE_ARN = re.compile(r"arn:aws[a-z-]*:dynamodb:[^:]*:[^:]*:table/(?P<table>[A-Za-z0-9_.-]{3,255})(?:/stream/\S+)?")
 _TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "BOOL", "NULL"})
+#: DynamoDB nests attributes at most 32 levels deep (in maps and lists): an image deeper than that
+#: cannot have come from a table, and reading one level at a time must stop before Python's recursion limit.
+MAX_NESTING = 32
 #: Seconds since the epoch above this are milliseconds (the year 5138 in seconds).
 _MILLISECONDS_ABOVE = 100_000_000_000
+#: Reads a creation time's text whatever the thread's decimal context: malformed raises, nothing rounds.
+_READING = Context(traps=[InvalidOperation])
 
 
 class TtlEvidence(StrEnum):
@@ -167,12 +174,13 @@ def _read_removal(raw: Mapping[str, Any], record_id: str, table: str, policies: 
         raise _Invalid(f"dynamodb.OldImage is {_shown(old)}; expected an object of attributes or no field")
     policy = policies.for_table(table)
     raw_time = dynamodb.get("ApproximateCreationDateTime")
-    deleted_at = _creation_time(raw_time)
-    kind, evidence = _deletion_kind(raw.get("userIdentity"), image, deleted_at, policy.ttl_attribute)
+    seconds = _creation_seconds(raw_time)
+    deleted_at = _as_datetime(seconds, raw_time)
+    kind, evidence = _deletion_kind(raw.get("userIdentity"), image, seconds, policy.ttl_attribute)
     event_id = raw.get("eventID")
     if event_id is not None and not isinstance(event_id, str):
         raise _Invalid(f"eventID is {_shown(event_id)}; expected a string")
-    digest_of = event_id or json.dumps(raw, sort_keys=True, default=str)
+    digest_of = event_id or _content(raw)
     return DeletedItem(
         record_id=record_id,
         table=table,
@@ -193,21 +201,40 @@ def _read_removal(raw: Mapping[str, Any], record_id: str, table: str, policies: 
     )
 
 
+def _content(raw: Mapping[str, Any]) -> str:
+    """The record as canonical JSON, to identify a record that has no eventID."""
+    try:
+        return json.dumps(raw, sort_keys=True, default=str)
+    except (RecursionError, TypeError, ValueError) as error:
+        raise _Invalid(
+            f"record has no eventID and cannot be identified by its content ({type(error).__name__}: its "
+            f"fields nest deeper than JSON can be written, or have keys that are not strings); expected an eventID"
+        ) from None
+
+
 def _shown(value: object) -> str:
     if value is None:
         return "missing"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # nested deeper than repr goes: show the outer levels
+        text = reprlib.repr(value)
     return f"{text[:60]}..." if len(text) > 60 else text
 
 
-def _creation_time(value: object) -> datetime | None:
-    """ApproximateCreationDateTime as an aware datetime: int, float, exponent string, or milliseconds."""
+def _creation_seconds(value: object) -> Decimal | None:
+    """ApproximateCreationDateTime as exact epoch seconds: int, float, exponent string, or milliseconds.
+
+    Exact so that the TTL comparison sees the time the record says, not a rounded one: no decimal
+    arithmetic in the thread's context (which keeps 28 digits), milliseconds are scaled by moving
+    the exponent.
+    """
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise _Invalid(f"dynamodb.ApproximateCreationDateTime is {_shown(value)}; expected epoch seconds")
     try:
-        seconds = Decimal(str(value).strip())
+        seconds = Decimal(value) if isinstance(value, int) else Decimal(str(value).strip(), _READING)
     except InvalidOperation:
         raise _Invalid(
             f"dynamodb.ApproximateCreationDateTime is {_shown(value)}; expected epoch seconds "
@@ -216,11 +243,20 @@ def _creation_time(value: object) -> datetime | None:
     if not seconds.is_finite() or seconds < 0:
         raise _Invalid(f"dynamodb.ApproximateCreationDateTime is {_shown(value)}; expected epoch seconds >= 0")
     if seconds > _MILLISECONDS_ABOVE:
-        seconds /= 1000
+        sign, digits, exponent = seconds.as_tuple()
+        assert isinstance(exponent, int)  # finite
+        seconds = Decimal((sign, digits, exponent - 3))
+    return seconds
+
+
+def _as_datetime(seconds: Decimal | None, raw: object) -> datetime | None:
+    """The deletion time as an aware datetime (to the microsecond, as datetime holds it)."""
+    if seconds is None:
+        return None
     try:
         return datetime.fromtimestamp(float(seconds), tz=UTC)
     except (OverflowError, OSError, ValueError):
-        raise _Invalid(f"dynamodb.ApproximateCreationDateTime is {_shown(value)}; too far in the future") from None
+        raise _Invalid(f"dynamodb.ApproximateCreationDateTime is {_shown(raw)}; too far in the future") from None
 
 
 def _sequence_number(value: object) -> int:
@@ -241,12 +277,14 @@ def _region(raw: Mapping[str, Any]) -> str:
 
 
 def _deletion_kind(
-    identity: object, image: Mapping[str, Any], deleted_at: datetime | None, ttl_attribute: str | None
+    identity: object, image: Mapping[str, Any], deleted_at_seconds: Decimal | None, ttl_attribute: str | None
 ) -> tuple[DeletionKind, TtlEvidence]:
     """TTL when the record says so, or when the TTL attribute had passed at the deletion time.
 
     Global tables replicate a TTL deletion to the other regions as an ordinary REMOVE without the
-    service identity, so the identity alone would call those user deletions.
+    service identity, so the identity alone would call those user deletions. Both times are exact
+    (epoch seconds as written), and comparing Decimals is exact, so a TTL one digit past the 28th
+    after the deletion time is still in the future.
     """
     if (
         isinstance(identity, Mapping)
@@ -254,24 +292,33 @@ def _deletion_kind(
         and identity.get("principalId") == TTL_PRINCIPAL
     ):
         return DeletionKind.TTL, TtlEvidence.USER_IDENTITY
-    if ttl_attribute and deleted_at is not None:
+    if ttl_attribute and deleted_at_seconds is not None:
         expiry = image.get(ttl_attribute)
         if isinstance(expiry, Mapping) and isinstance(expiry.get("N"), str):
             try:
-                expires = Decimal(expiry["N"])
-            except InvalidOperation:
-                expires = Decimal("NaN")
-            if expires.is_finite() and expires <= Decimal(str(deleted_at.timestamp())):
+                expires = read_number(expiry["N"])
+            except InvalidKeyError:  # the image was validated; a TTL that is no number is no evidence
+                return DeletionKind.USER, TtlEvidence.NONE
+            if expires <= deleted_at_seconds:
                 return DeletionKind.TTL, TtlEvidence.EXPIRED_ATTRIBUTE
     return DeletionKind.USER, TtlEvidence.NONE
 
 
-def _attribute(value: object, where: str) -> dict[str, Any]:
+def _attribute(value: object, where: str, depth: int = 0) -> dict[str, Any]:
     """Validate one AttributeValue (recursively) and return it as received.
 
     An AttributeValue serialised by the Java SDK v1 carries all ten type keys, nine of them null;
     those nulls are dropped, nothing else is changed.
+
+    ``depth`` is how many maps and lists hold the value (0 for an item's attribute). A value deeper
+    than :data:`MAX_NESTING` is refused before its members are read, so the recursion never goes
+    deeper than DynamoDB's own limit, whatever the record holds.
     """
+    if depth > MAX_NESTING:
+        raise _Invalid(
+            f"{_path(where)} is nested {depth} levels deep in maps and lists; DynamoDB nests attributes at most "
+            f"{MAX_NESTING} levels deep, so no item of a table holds this"
+        )
     if isinstance(value, Mapping) and len(value) > 1:
         value = {kind: inner for kind, inner in value.items() if inner is not None}
     if not isinstance(value, Mapping) or len(value) != 1:
@@ -290,11 +337,11 @@ def _attribute(value: object, where: str) -> dict[str, Any]:
     elif kind == "M":
         if not isinstance(inner, Mapping):
             raise _Invalid(f"{where}.M is {_shown(inner)}; expected an object")
-        checked = {name: _attribute(member, f"{where}.M.{name}") for name, member in inner.items()}
+        checked = {name: _attribute(member, f"{where}.M.{name}", depth + 1) for name, member in inner.items()}
     elif kind == "L":
         if not isinstance(inner, list):
             raise _Invalid(f"{where}.L is {_shown(inner)}; expected a list")
-        checked = [_attribute(member, f"{where}.L[{i}]") for i, member in enumerate(inner)]
+        checked = [_attribute(member, f"{where}.L[{i}]", depth + 1) for i, member in enumerate(inner)]
     elif kind == "BOOL":
         if not isinstance(inner, bool):
             raise _Invalid(f"{where}.BOOL is {_shown(inner)}; expected true or false")
@@ -303,15 +350,19 @@ def _attribute(value: object, where: str) -> dict[str, Any]:
     return {kind: checked}
 
 
+def _path(where: str) -> str:
+    """A path for a message: names can be long, and 32 of them longer; keep both ends."""
+    return where if len(where) <= 400 else f"{where[:200]}...{where[-200:]}"
+
+
 def _scalar(kind: str, value: object, where: str) -> None:
     if not isinstance(value, str):
         raise _Invalid(f"{where} is {_shown(value)}; expected a string")
     if kind == "N":
-        try:
-            if not Decimal(value).is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            raise _Invalid(f"{where} is {_shown(value)}; expected a decimal number as a string") from None
+        try:  # a number DynamoDB would refuse, it could not have sent: say so rather than archive it
+            read_number(value, where)
+        except InvalidKeyError as error:
+            raise _Invalid(str(error)) from None
     elif kind == "B":
         try:
             base64.b64decode(value, validate=True)

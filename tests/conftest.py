@@ -88,6 +88,20 @@ class Events:
         """``pipe_batch.json`` (a JSON list, as a pipe gives a Lambda target), or ``records``."""
         return self.load("pipe_batch") if records is None else list(records)
 
+    def sqs(self, carried: object | None = None) -> dict[str, Any]:
+        """``sqs_batch.json``: an SQS event source mapping batch whose one message carries ``carried``
+        (by default the EventBridge event) as its JSON body: what a rule -> queue -> function sends."""
+        event: dict[str, Any] = self.load("sqs_batch")
+        event["Records"][0]["body"] = json.dumps(self.eventbridge() if carried is None else carried)
+        return event
+
+    def sns(self, carried: object | None = None) -> dict[str, Any]:
+        """``sns_notification.json``: an SNS notification whose message is ``carried`` as JSON (by
+        default the EventBridge event): what a rule -> topic -> function sends."""
+        event: dict[str, Any] = self.load("sns_notification")
+        event["Records"][0]["Sns"]["Message"] = json.dumps(self.eventbridge() if carried is None else carried)
+        return event
+
     def esm(self, records: list[Any] | None = None) -> dict[str, Any]:
         """``esm_batch.json`` (``{"Records": [...]}``), or ``records`` in that envelope."""
         event: dict[str, Any] = self.load("esm_batch")

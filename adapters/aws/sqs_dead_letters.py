@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import reprlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -140,8 +141,8 @@ def dead_letter_message(letter: DeadLetter, max_bytes: int = MAX_MESSAGE_BYTES) 
     attributes = _attributes(letter)
     try:
         body = json.dumps({**_summary(letter), "record": letter.record}, ensure_ascii=True, default=str, sort_keys=True)
-    except (TypeError, ValueError) as error:  # a record JSON cannot hold (a cycle, odd keys): keep its text
-        record = {"unserialisable": f"{type(error).__name__}: {error}", "repr": repr(letter.record)[: max_bytes // 2]}
+    except (TypeError, ValueError, RecursionError) as error:  # a cycle, odd keys, nested too deep: keep its text
+        record = {"unserialisable": f"{type(error).__name__}: {error}", "repr": _text(letter.record)[: max_bytes // 2]}
         body = json.dumps({**_summary(letter), "record": record}, ensure_ascii=True, default=str, sort_keys=True)
     size = len(body) + _attributes_size(attributes)
     if size <= max_bytes:
@@ -149,6 +150,13 @@ def dead_letter_message(letter: DeadLetter, max_bytes: int = MAX_MESSAGE_BYTES) 
     return reduced_message(
         letter, f"the full record was too large for SQS ({size} bytes with attributes, limit {max_bytes})"
     )
+
+
+def _text(record: object) -> str:
+    try:
+        return repr(record)
+    except RecursionError:  # nested deeper than repr goes: its outer levels
+        return reprlib.repr(record)
 
 
 def reduced_message(letter: DeadLetter, why: str) -> tuple[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from archiver.archive import key_folder, table_folder
@@ -61,7 +62,7 @@ class ArchivedVersion:
 def _typed(name: str, value: object, kind: str) -> dict[str, str]:
     if value is None or isinstance(value, bool | dict | list):
         raise KeyArgumentError(f"--key attribute {name!r} is {value!r}; expected a plain {kind} value")
-    if kind == "N" and isinstance(value, str | int | float):
+    if kind == "N" and isinstance(value, str | Decimal | float):  # float: only NaN and Infinity now
         return {"N": str(value)}
     if isinstance(value, str):
         return {kind: value}  # B: base64 text, as DynamoDB JSON writes it
@@ -78,7 +79,7 @@ def parse_key_argument(text: str, schema: KeySchema | None) -> dict[str, dict[st
         KeyArgumentError: not JSON, not an object, or not this table's key attributes.
     """
     try:
-        given = json.loads(text)
+        given = json.loads(text, parse_float=Decimal, parse_int=Decimal)  # exact: a float keeps 17 digits, N 38
     except json.JSONDecodeError as error:
         raise KeyArgumentError(
             f"--key is not JSON ({error.msg} at character {error.pos}); expected e.g. "

@@ -30,6 +30,19 @@ def image_of_wrong_type(events):
     return record
 
 
+def nested_maps(levels):
+    value = {"S": "leaf"}
+    for _ in range(levels):
+        value = {"M": {"a": value}}
+    return value
+
+
+def image_nested_too_deep(events):
+    record = events.remove(n=95)
+    record["dynamodb"]["OldImage"]["deep"] = nested_maps(40)
+    return record
+
+
 def not_an_object(events):
     return "REMOVE USER#123"
 
@@ -45,6 +58,7 @@ MALFORMED = {
     missing_keys: "dynamodb.Keys is missing",
     key_of_wrong_type: "dynamodb.Keys.PK.S is 123; expected a string",
     image_of_wrong_type: "dynamodb.OldImage is ['not', 'an', 'object']",
+    image_nested_too_deep: "dynamodb.OldImage.deep" + ".M.a" * 33 + " is nested 33 levels deep",
     not_an_object: "record is a str, not a JSON object",
     unknown_event_name: "eventName is 'DELETE'",
 }
@@ -76,8 +90,24 @@ def test_every_malformed_record_of_one_batch_gets_its_own_letter(s3, sqs, queue_
     assert answer == {"batchItemFailures": []}
     assert len(bucket_objects(s3)) == 3
     assert sorted(letter["body"]["recordId"] for letter in dead_letters(sqs, queue_url)) == sorted(
-        r["eventID"] if isinstance(r, dict) else "record#4" for r in bad
+        r["eventID"] if isinstance(r, dict) else f"record#{i}" for i, r in enumerate(bad)
     )
+
+
+def test_a_record_too_deep_for_json_is_dead_lettered_and_the_batch_goes_on(s3, sqs, queue_url, archiver_over, events):
+    # given a record nested 5,000 maps deep, past what json.dumps can write, between two good ones
+    deep = events.remove(n=96)
+    deep["dynamodb"]["OldImage"]["deep"] = nested_maps(5000)
+
+    answer = handle(events.pipe([events.remove(n=1), deep, events.remove(n=2)]), archiver_over(s3, sqs, queue_url))
+
+    # then the batch is not taken down: the good ones are archived, the deep one has a letter with its reason
+    assert answer == {"batchItemFailures": []}
+    assert len(bucket_objects(s3)) == 2
+    (letter,) = dead_letters(sqs, queue_url)
+    assert letter["body"]["recordId"] == deep["eventID"]
+    assert "is nested 33 levels deep" in letter["body"]["reason"]
+    assert letter["body"]["record"]["unserialisable"].startswith("RecursionError")
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,19 @@ def test_plain_values_are_typed_from_the_key_schema() -> None:
 
 
 @pytest.mark.parametrize(
+    ("number", "canonical"),
+    [
+        ("1.0000000000000000000000000001", "1.0000000000000000000000000001"),
+        ("12345678901234567890123456789012345679", "12345678901234567890123456789012345679"),
+        ("1.50e2", "150"),
+    ],
+)
+def test_a_plain_number_reaches_the_key_exactly_not_as_a_float(number: str, canonical: str) -> None:
+    # a JSON number parsed as a float kept 17 digits: 1.0000000000000000000000000001 was the key 1
+    assert parse_key_argument(f'{{"PK": "a", "SK": {number}}}', ORDERS)["SK"] == {"N": canonical}
+
+
+@pytest.mark.parametrize(
     ("text", "schema", "message"),
     [
         ("{not json", ORDERS, "--key is not JSON"),
@@ -35,6 +48,9 @@ def test_plain_values_are_typed_from_the_key_schema() -> None:
         ('{"PK": "x", "SK": "not a number"}', ORDERS, "not a number"),
         ('{"session_id": "not base64!"}', SESSIONS, "not base64"),
         ('{"PK": true, "SK": 1}', ORDERS, "expected a plain S value"),
+        ('{"PK": 1.5, "SK": 1}', ORDERS, "a S value is given as a JSON string"),
+        ('{"PK": "x", "SK": 1E+126}', ORDERS, "whose magnitude DynamoDB refuses"),
+        ('{"PK": "x", "SK": NaN}', ORDERS, "not finite"),
     ],
 )
 def test_a_bad_key_says_what_would_be_accepted(text: str, schema: KeySchema | None, message: str) -> None:

@@ -39,3 +39,21 @@ def test_a_letter_never_exceeds_the_limit_and_keeps_its_identifiers(padding, tex
         assert parsed["keys"] == record["dynamodb"]["Keys"]
         assert parsed["eventID"] == record["eventID"]
         assert parsed["sequenceNumber"] == record["dynamodb"]["SequenceNumber"]
+
+
+def test_a_record_too_deep_for_json_still_makes_a_letter():
+    # given a record nested deeper than json.dumps (and repr) can recurse
+    record = EVENTS.remove()
+    value: dict = {"S": "leaf"}
+    for _ in range(5000):
+        value = {"M": {"a": value}}
+    record["dynamodb"]["OldImage"]["deep"] = value
+    letter = DeadLetter(record["eventID"], "nested 5000 levels", "Unreadable", record, "orders")
+
+    body, _ = dead_letter_message(letter)
+
+    # then the letter is sent with the reason, the record id and what of the record can be written
+    parsed = json.loads(body)
+    assert parsed["recordId"] == record["eventID"] and parsed["reason"] == "nested 5000 levels"
+    assert parsed["record"]["unserialisable"].startswith("RecursionError")
+    assert "'Keys': {'PK': {'S': 'USER#123'}" in parsed["record"]["repr"]

@@ -47,3 +47,77 @@ def test_failures_are_named_by_sequence_number_for_esm_and_event_id_for_pipes() 
     assert failure_identifier(Shape.ESM_BATCH, record, "x") == "123"
     assert failure_identifier(Shape.PIPE_BATCH, record, "x") == "e9"
     assert failure_identifier(Shape.PIPE_BATCH, "garbage", "record#0") == "record#0"
+
+
+def _fits(event: object, *shapes: str) -> None:
+    result = read_delivery(event)
+    assert isinstance(result, UnknownEnvelope), result
+    assert f"fits {len(shapes)} delivery shapes" in result.reason
+    for shape in shapes:
+        assert shape in result.reason
+
+
+def test_records_beside_a_detail_is_unknown_not_an_empty_batch() -> None:
+    # read as a batch, {"Records": []} archived nothing and the record under detail was dropped
+    _fits({"Records": [], "detail": remove_record()}, "EventBridge event ('detail')", "batch ('Records')")
+
+
+def test_an_eventbridge_event_that_also_has_records_is_unknown(events) -> None:
+    _fits({**events.eventbridge(), "Records": [remove_record()]}, "EventBridge event", "batch ('Records')")
+
+
+@pytest.mark.parametrize(
+    ("extra", "shape"),
+    [({"detail": {"note": "x"}}, "EventBridge event ('detail')"), ({"Records": []}, "batch ('Records')")],
+    ids=["detail", "Records"],
+)
+def test_a_stream_record_carrying_another_shapes_key_is_unknown(extra: dict, shape: str) -> None:
+    # a REMOVE with a stray detail was read as EventBridge: its detail failed and the REMOVE was lost
+    _fits({**remove_record(), **extra}, shape, "a stream record ('eventName' and 'dynamodb')")
+
+
+def test_an_sqs_delivery_says_it_is_one_and_how_the_function_is_meant_to_be_invoked(events) -> None:
+    result = read_delivery(events.sqs())
+    assert isinstance(result, UnknownEnvelope)
+    assert "SQS messages, whose body is an EventBridge event" in result.reason
+    assert "not through an SQS queue" in result.reason and "rule or pipe invoke it" in result.reason
+
+
+def test_a_single_sqs_message_says_so(events) -> None:
+    (message,) = events.sqs(remove_record())["Records"]
+    result = read_delivery(message)
+    assert isinstance(result, UnknownEnvelope)
+    assert "an SQS message (eventSource 'aws:sqs'), whose body is a stream record" in result.reason
+
+
+def test_an_sns_notification_says_so(events) -> None:
+    result = read_delivery(events.sns())
+    assert isinstance(result, UnknownEnvelope)
+    assert "SNS notifications, whose message is an EventBridge event" in result.reason
+    assert "not through an SNS topic" in result.reason
+
+
+def test_records_of_another_event_source_are_not_a_stream_batch() -> None:
+    s3_record = {"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {}}
+    result = read_delivery({"Records": [remove_record(), s3_record]})
+    assert isinstance(result, UnknownEnvelope)
+    assert "holding 'aws:s3' records, not DynamoDB stream records" in result.reason
+
+
+@pytest.mark.parametrize("with_a_record", [False, True], ids=["only-events", "mixed-with-a-record"])
+def test_a_list_of_eventbridge_events_is_named_not_read_as_a_pipe_batch(events, with_a_record: bool) -> None:
+    # read as a pipe batch, each event was dead-lettered as a record with "eventName is None"
+    batch = [events.eventbridge(), events.eventbridge()] + ([remove_record()] if with_a_record else [])
+    result = read_delivery(batch)
+    assert isinstance(result, UnknownEnvelope)
+    assert "a JSON list holding EventBridge events" in result.reason
+    assert "no deployed path sends" in result.reason
+
+
+def test_stream_records_of_every_documented_delivery_are_still_read(events) -> None:
+    # the samples carry eventSource 'aws:dynamodb', which is no wrapper
+    assert read_delivery(events.pipe()).shape is Shape.PIPE_BATCH  # type: ignore[union-attr]
+    assert read_delivery(events.esm()).shape is Shape.ESM_BATCH  # type: ignore[union-attr]
+    assert read_delivery(events.eventbridge()).shape is Shape.EVENTBRIDGE  # type: ignore[union-attr]
+    assert read_delivery(events.remove()).shape is Shape.RECORD  # type: ignore[union-attr]
+    assert read_delivery([]).shape is Shape.PIPE_BATCH  # type: ignore[union-attr]

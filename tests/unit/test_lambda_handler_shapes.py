@@ -14,6 +14,7 @@ import pytest
 from adapters import lambda_handler
 from adapters.delivery import EventNotArchivedError, RecordMapper, RecordNotArchivedError, handle
 from adapters.settings import SettingsError
+from archiver.keys import encode_key
 from archiver.service import Archiver
 from tests.fakes import FakeArchiveStore, FakeDeadLetterSink
 
@@ -101,6 +102,50 @@ def test_unknown_envelope_is_dead_lettered_whole(events):
     (letter,) = sink.letters
     assert letter.record == event
     assert "expected 'detail'" in letter.reason
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda events: {"Records": [events.remove(n=1)], "detail": events.remove(n=2)},
+        lambda events: {**events.remove(n=1), "detail": events.remove(n=2)},
+    ],
+    ids=["records-and-detail", "record-with-detail"],
+)
+def test_an_event_fitting_two_shapes_is_one_dead_letter_holding_it_whole_and_nothing_archived(events, make):
+    # given an event that reads as two deliveries, each holding a REMOVE
+    store, sink = FakeArchiveStore(), FakeDeadLetterSink()
+    event = make(events)
+
+    answer = handle(event, archiver(store, sink))
+
+    # then neither REMOVE is archived on its own: the whole event is one dead letter, with why
+    assert answer is None
+    assert store.objects == {}
+    (letter,) = sink.letters
+    assert letter.record == event
+    assert letter.error == "UnknownEnvelope"
+    assert "fits 2 delivery shapes" in letter.reason and "an EventBridge event ('detail')" in letter.reason
+
+
+def test_a_record_nested_too_deep_is_its_own_dead_letter_and_the_batch_goes_on(events):
+    # given a batch of a record whose image nests 5,000 maps deep (past Python's recursion limit) and a good one
+    deep = events.remove(n=1)
+    value: dict = {"S": "leaf"}
+    for _ in range(5000):
+        value = {"M": {"a": value}}
+    deep["dynamodb"]["OldImage"]["deep"] = value
+    good = events.remove(n=2)
+    store, sink = FakeArchiveStore(), FakeDeadLetterSink()
+
+    answer = handle(events.pipe([deep, good]), archiver(store, sink))
+
+    # then the good one is archived and the deep one dead-lettered, with where and why
+    assert answer == {"batchItemFailures": []}
+    assert [key.split("/")[2] for key in store.objects] == [encode_key(good["dynamodb"]["Keys"])]
+    (letter,) = sink.letters
+    assert letter.record is deep
+    assert "is nested 33 levels deep" in letter.reason and "at most 32" in letter.reason
 
 
 def test_unknown_envelope_that_cannot_be_dead_lettered_raises(events):

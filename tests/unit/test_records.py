@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 import pytest
 
 from archiver.policy import DeletionKind, Policies, TablePolicy
-from archiver.records import DeletedItem, NotADeletion, TtlEvidence, Unreadable, read_record, table_from_arn
+from archiver.records import (
+    MAX_NESTING,
+    DeletedItem,
+    NotADeletion,
+    TtlEvidence,
+    Unreadable,
+    read_record,
+    table_from_arn,
+)
 from tests.builders import insert_record, remove_record
 
 
@@ -68,6 +76,23 @@ def test_future_ttl_attribute_is_a_user_deletion() -> None:
     assert read(remove_record()).evidence is TtlEvidence.NONE
 
 
+@pytest.mark.parametrize(
+    ("created", "expires", "kind"),
+    [
+        ("1700000000.0000000000000000000000000002", "1700000000.0000000000000000000000000001", DeletionKind.TTL),
+        ("1700000000.0000000000000000000000000001", "1700000000.0000000000000000000000000002", DeletionKind.USER),
+        ("1700000000000.0000000000000000000000002", "1700000000.0000000000000000000000000001", DeletionKind.TTL),
+        ("1700000000000.0000000000000000000000001", "1700000000.0000000000000000000000000002", DeletionKind.USER),
+    ],
+    ids=["seconds-passed", "seconds-ahead", "milliseconds-passed", "milliseconds-ahead"],
+)
+def test_ttl_is_compared_with_the_deletion_time_exactly(created: str, expires: str, kind: DeletionKind) -> None:
+    # given a TTL and a creation time that differ only past the 28th significant digit
+    record = remove_record(keys={"PK": {"S": "a"}}, old_image={"e": {"N": expires}}, created=created)
+    # then the TTL attribute decides exactly as the two numbers compare (28 digits saw them equal or rounded)
+    assert read(record, ttl_attribute="e").kind is kind
+
+
 def test_keys_only_record_is_kept_with_its_image_marked_missing() -> None:
     item = read(remove_record(view="KEYS_ONLY"))
     assert item.image_missing and item.image == {}
@@ -119,6 +144,9 @@ def _without(field: str) -> dict:
         (remove_record(keys={"PK": {"S": 5}}), "dynamodb.Keys.PK.S is 5"),
         (remove_record(keys={"PK": {"X": "a"}}), "dynamodb.Keys.PK has type 'X'"),
         (remove_record(old_image={"n": {"N": "abc"}}), "dynamodb.OldImage.n.N is 'abc'"),
+        (remove_record(old_image={"n": {"N": "1" * 39}}), "dynamodb.OldImage.n.N is '" + "1" * 39 + "', which has 39"),
+        (remove_record(old_image={"n": {"NS": ["1", "1E+126"]}}), "OldImage.n.NS[1] is '1E+126', whose magnitude"),
+        (remove_record(old_image={"n": {"N": "-1E-131"}}), "up to 38 significant digits, magnitude 1E-130 to"),
         (remove_record(old_image={"m": {"M": {"x": {"L": [{"BOOL": "yes"}]}}}}), "OldImage.m.M.x.L[0].BOOL"),
         (remove_record(created="yesterday"), "ApproximateCreationDateTime is 'yesterday'"),
         (remove_record(sequence="12ab"), "SequenceNumber is '12ab'"),
@@ -129,3 +157,51 @@ def test_malformed_records_are_refused_naming_the_field(record: object, named: s
     parsed = read_record(record, Policies())
     assert isinstance(parsed, Unreadable)
     assert named in parsed.reason
+
+
+def nested(levels: int, kind: str = "M", leaf: object = None) -> dict:
+    """An attribute value ``levels`` maps (or lists) deep around ``leaf`` (a string by default)."""
+    value = leaf if leaf is not None else {"S": "leaf"}
+    for _ in range(levels):
+        value = {"M": {"a": value}} if kind == "M" else {"L": [value]}
+    return value
+
+
+@pytest.mark.parametrize("kind", ["M", "L"])
+def test_an_image_as_deep_as_dynamodb_allows_is_read(kind: str) -> None:
+    # given an attribute nested 32 levels deep, and an empty map as the 33rd container
+    image = {"deep": nested(MAX_NESTING, kind), "empty": nested(MAX_NESTING, kind, leaf={"M": {}})}
+    # then it is archived as received
+    assert read(remove_record(old_image=image)).image == image
+
+
+@pytest.mark.parametrize("levels", [MAX_NESTING + 1, 5000])
+@pytest.mark.parametrize("kind", ["M", "L"])
+def test_an_image_deeper_than_dynamodb_allows_is_refused_naming_the_path_and_the_limit(kind: str, levels: int) -> None:
+    # given an image nested deeper than any table holds (5,000 levels is past Python's recursion limit)
+    parsed = read_record(remove_record(old_image={"deep": nested(levels, kind)}), Policies())
+    # then it is refused where it passes the limit, not with a RecursionError
+    assert isinstance(parsed, Unreadable)
+    step = ".M.a" if kind == "M" else ".L[0]"
+    assert f"dynamodb.OldImage.deep{step * (MAX_NESTING + 1)} is nested 33 levels deep" in parsed.reason
+    assert "at most 32 levels deep" in parsed.reason
+
+
+def test_a_deep_value_where_a_string_belongs_is_shown_not_a_recursion_error() -> None:
+    deep_list: list = []
+    for _ in range(5000):
+        deep_list = [deep_list]
+    parsed = read_record(remove_record(old_image={"s": {"S": deep_list}}), Policies())
+    assert isinstance(parsed, Unreadable)
+    assert parsed.reason.startswith("dynamodb.OldImage.s.S is [[[[")
+
+
+def test_a_record_without_event_id_too_deep_to_identify_is_refused() -> None:
+    # given a record with no eventID (so it is identified by its content) and a field too deep for JSON
+    record = remove_record()
+    del record["eventID"]
+    record["extra"] = nested(5000)
+    # then it is refused with the reason, not an internal RecursionError
+    parsed = read_record(record, Policies())
+    assert isinstance(parsed, Unreadable)
+    assert "no eventID and cannot be identified by its content" in parsed.reason
