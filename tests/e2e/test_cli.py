@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ import pytest
 from adapters.cli.app import App
 from adapters.cli.demo import archived_counts, compare, encoded_key_of
 from adapters.cli.main import main
+from adapters.local.stream_reader import StreamReader
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalEnvironment
@@ -186,16 +186,26 @@ def test_the_console_script_explains_itself() -> None:
 
 
 def test_from_latest_archives_only_what_is_deleted_after_the_start(
-    environment: LocalEnvironment, capsys: pytest.CaptureFixture[str]
+    environment: LocalEnvironment, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = environment
     env.put(env.orders, _order("before", "1"))
     env.delete(env.orders, _order("before", "1"))
     env.put(env.orders, _order("after", "1"))
+    taken = threading.Event()  # set once the run holds its LATEST iterator on the orders stream
+    take = StreamReader.iterator
+
+    def iterator(self: StreamReader, stream_arn: str, *args: Any, **kwargs: Any) -> Any:
+        position = take(self, stream_arn, *args, **kwargs)
+        if f"table/{env.orders}/" in stream_arn:
+            taken.set()
+        return position
+
+    monkeypatch.setattr(StreamReader, "iterator", iterator)
     codes: list[int] = []
     run = threading.Thread(target=lambda: codes.append(env.run("--from", "latest", "--until-idle", "3")))
     run.start()
-    time.sleep(1.0)  # the run has taken its LATEST iterators (it takes them within milliseconds)
+    assert taken.wait(timeout=30)
     env.delete(env.orders, _order("after", "1"))
     run.join(timeout=30)
     assert codes == [0]
