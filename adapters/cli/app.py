@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from adapters.config import EnvironmentConfig
     from adapters.local.local_pipe import LocalPipe, Tally
     from adapters.local.stream_reader import StartFrom
+    from archiver.ports import DeadLetterSink
     from archiver.service import Archiver
 
 __all__ = ["App", "open_app", "say", "stop_on_ctrl_c"]
@@ -53,18 +54,24 @@ class App:
 
         return S3ArchiveStore(self.clients.s3, self.config.bucket)
 
-    def archiver(self, mapper: Callable[..., Any] = map) -> Archiver:
-        """The Archiver for every configured table: S3 store and the SQS dead letters the config names."""
-        from adapters.aws.sqs_dead_letters import SQSDeadLetterSink  # noqa: PLC0415 - only `run` needs it
+    def archiver(self, mapper: Callable[..., Any] = map, dead_letters: DeadLetterSink | None = None) -> Archiver:
+        """The Archiver for every configured table: S3 store and the SQS dead letters the config names.
+
+        A letter too large for the queue is kept whole in the bucket (``<table>/_dead-letters/``).
+
+        Args:
+            dead_letters: where letters go instead (redrive keeps them, to leave their message be).
+        """
+        from adapters.aws.s3_dead_letters import S3DeadLetterOverflow  # noqa: PLC0415 - only `run` needs it
+        from adapters.aws.sqs_dead_letters import SQSDeadLetterSink  # noqa: PLC0415
         from adapters.local.provisioning import queue_url  # noqa: PLC0415
         from archiver.service import Archiver  # noqa: PLC0415
 
-        return Archiver(
-            store=self.store(),
-            dead_letters=SQSDeadLetterSink(self.clients.sqs, queue_url(self.clients, self.config)),
-            policies=self.config.policies(),
-            mapper=mapper,
-        )
+        policies = self.config.policies()
+        if dead_letters is None:
+            overflow = S3DeadLetterOverflow(self.clients.s3, self.config.bucket, policies=policies)
+            dead_letters = SQSDeadLetterSink(self.clients.sqs, queue_url(self.clients, self.config), overflow=overflow)
+        return Archiver(store=self.store(), dead_letters=dead_letters, policies=policies, mapper=mapper)
 
     def local_pipe(
         self,
