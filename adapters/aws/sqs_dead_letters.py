@@ -30,6 +30,7 @@ import structlog
 
 from adapters.aws.retries import AWSCallError, RetryPolicy
 from archiver.ports import DeadLetterUnavailableError
+from archiver.redrive import LETTER_LOCATION_ATTRIBUTE, LETTER_MARKER, LETTER_MARKER_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -51,10 +52,11 @@ __all__ = [
     "reduced_message",
 ]
 
-MARKER_ATTRIBUTE = "archiver-dead-letter"
-MARKER_VERSION = "v1"
+# One definition, in the core, so the redrive reads exactly what is written here.
+MARKER_ATTRIBUTE = LETTER_MARKER_ATTRIBUTE
+MARKER_VERSION = LETTER_MARKER
 #: Set (to ``s3``) on a message whose letter is kept whole in the archive bucket.
-LOCATION_ATTRIBUTE = "letter-location"
+LOCATION_ATTRIBUTE = LETTER_LOCATION_ATTRIBUTE
 #: SQS's limit for one message: body plus every attribute's name, type and value, in bytes.
 MAX_MESSAGE_BYTES = 1024 * 1024
 _MAX_ATTRIBUTE_VALUE = 256

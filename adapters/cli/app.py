@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from adapters.aws.s3_store import S3ArchiveStore
     from adapters.config import EnvironmentConfig
     from adapters.local.local_pipe import LocalPipe, Tally
-    from adapters.local.stream_reader import StartFrom
+    from adapters.local.stream_reader import StartFrom, StreamReader
     from archiver.ports import DeadLetterSink
     from archiver.service import Archiver
 
@@ -87,13 +87,11 @@ class App:
         from adapters.delivery import handle  # noqa: PLC0415 - imports structlog and the store
         from adapters.local.checkpoints import Checkpoints  # noqa: PLC0415
         from adapters.local.local_pipe import LocalPipe  # noqa: PLC0415
-        from adapters.local.stream_reader import StartFrom, StreamReader  # noqa: PLC0415
+        from adapters.local.stream_reader import StartFrom  # noqa: PLC0415
 
         archiver = self.archiver(tally.mapper)
-        # moto sends binary stream keys base64-encoded twice; AWS does not.
-        reader = StreamReader(self.clients.dynamodbstreams, binary_keys_double_encoded=_is_local_endpoint())
         return LocalPipe(
-            reader,
+            self.stream_reader(),
             functools.partial(handle, archiver=archiver),
             Checkpoints.load(state_path),
             start=start or StartFrom.TRIM_HORIZON,
@@ -101,6 +99,13 @@ class App:
             warn=warn,
             progress=progress or (lambda _: None),
         )
+
+    def stream_reader(self) -> StreamReader:
+        """A reader of the tables' streams, as the local pipe and the redrive read them."""
+        from adapters.local.stream_reader import StreamReader  # noqa: PLC0415
+
+        # moto sends binary stream keys base64-encoded twice; AWS does not.
+        return StreamReader(self.clients.dynamodbstreams, binary_keys_double_encoded=_is_local_endpoint())
 
 
 def _is_local_endpoint() -> bool:
