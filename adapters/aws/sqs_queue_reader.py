@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["BATCH", "QueueError", "QueueMessage", "SQSQueueReader"]
+__all__ = ["BATCH", "QueueError", "QueueMessage", "SQSQueueReader", "queue_url_of"]
 
 #: SQS's most messages per receive, delete batch or visibility batch.
 BATCH = 10
@@ -41,7 +41,6 @@ class QueueMessage:
     receipt_handle: str
     body: str
     attributes: Mapping[str, str] = field(default_factory=dict)
-    receive_count: int = 1
 
     def with_handle(self, receipt_handle: str) -> QueueMessage:
         return replace(self, receipt_handle=receipt_handle)
@@ -77,7 +76,6 @@ class SQSQueueReader:
                 VisibilityTimeout=visibility_timeout,
                 WaitTimeSeconds=wait_seconds,
                 MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["ApproximateReceiveCount"],
             ),
         )
         return [_message(raw) for raw in response.get("Messages", [])]
@@ -138,13 +136,22 @@ class SQSQueueReader:
             raise QueueError(f"{error} (queue {self.queue_url})") from error
 
 
+def queue_url_of(client: SQSClient, name: str, *, retry: RetryPolicy | None = None) -> str | None:
+    """The URL of the queue called ``name``, or None where there is no such queue.
+
+    Raises:
+        QueueError: SQS kept failing (other than "no such queue").
+    """
+    try:
+        return (retry or RetryPolicy()).call(
+            "sqs:GetQueueUrl", lambda: client.get_queue_url(QueueName=name)["QueueUrl"], queue_name=name
+        )
+    except AWSCallError as error:
+        if error.code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            return None
+        raise QueueError(f"{error} (queue {name})") from error
+
+
 def _message(raw: Mapping[str, Any]) -> QueueMessage:
     attributes = {name: str(value.get("StringValue", "")) for name, value in raw.get("MessageAttributes", {}).items()}
-    count = raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")
-    return QueueMessage(
-        message_id=raw["MessageId"],
-        receipt_handle=raw["ReceiptHandle"],
-        body=raw.get("Body", ""),
-        attributes=attributes,
-        receive_count=int(count) if str(count).isdigit() else 1,
-    )
+    return QueueMessage(raw["MessageId"], raw["ReceiptHandle"], raw.get("Body", ""), attributes)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from adapters.aws.retries import AWSCallError, RetryPolicy
-from adapters.aws.sqs_queue_reader import BATCH, QueueError, QueueMessage, SQSQueueReader
+from adapters.aws.sqs_queue_reader import BATCH, QueueError, QueueMessage, SQSQueueReader, queue_url_of
 from adapters.cli import render
 from adapters.cli.app import open_app, say, stop_on_ctrl_c
 from adapters.cli.options import add_command, aws_options, bounded_int
@@ -46,12 +46,13 @@ if TYPE_CHECKING:
 
 __all__ = ["HeldLetters", "MessageResult", "QueueSource", "Redrive", "find_queues", "format_report", "register"]
 
-# Why a message stays. The first five mean records were not archived (exit code 1).
+# Why a message stays. The first six mean records were not archived (exit code 1).
 NOT_ARCHIVED = "not archived"
 BEYOND_RETENTION = "beyond stream retention"
 STREAM_NOT_READ = "stream not read"
 LETTER_NOT_READ = "letter not read"
 NOT_REDRIVABLE = "cannot be re-run"
+INTERNAL_ERROR = "internal error"
 UNKNOWN_SHAPE = "unknown shape"
 OTHER_TABLE = "another table"
 DRY_RUN = "dry run"
@@ -118,14 +119,11 @@ def find_queues(app: App, table: str | None = None) -> list[QueueSource]:
     tables = [app.config.table(table)] if table else app.config.tables
     wanted: list[tuple[str, str | None]] = [(app.config.queue_name, None)]
     wanted += [(t.dead_letter_queue_name, t.name) for t in tables]
-    sqs = app.clients.sqs
     found = []
     for name, owner in wanted:
-        try:
-            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        except sqs.exceptions.QueueDoesNotExist:
-            continue
-        found.append(QueueSource(name, url, owner))
+        url = queue_url_of(app.clients.sqs, name)
+        if url is not None:
+            found.append(QueueSource(name, url, owner))
     if not found:
         looked = ", ".join(name for name, _ in wanted)
         raise QueueError(f"no dead-letter queue of this configuration exists at this endpoint (looked for {looked})")
@@ -195,12 +193,32 @@ class Redrive:
 
     def run(self, source: QueueSource, reader: SQSQueueReader, progress: Progress | None = None) -> list[MessageResult]:
         """Every message of ``source`` not yet seen in this run, handled; those left made visible again."""
-        run = _QueueRun(self, source, reader, progress)
-        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="redrive") as pool:
-            for future in [pool.submit(run.work) for _ in range(self._concurrency)]:
-                future.result()
-        run.release_left()
+        run = _QueueRun(source, reader, progress)
+        try:
+            with ThreadPoolExecutor(self._concurrency, thread_name_prefix="redrive") as pool:
+                for future in [pool.submit(self._work, run) for _ in range(self._concurrency)]:
+                    future.result()
+        finally:  # even when a queue call failed for good: what is left must not stay hidden
+            run.release_left()
         return run.results
+
+    def _work(self, run: _QueueRun) -> None:
+        """One worker: receive up to ten, handle the unseen ones, delete those done; until drained."""
+        idle = 0
+        while not self._stop.is_set() and idle < _IDLE_RECEIVES:
+            granted = self._budget.claim(BATCH)
+            if granted == 0:
+                return
+            messages = run.reader.receive(granted, visibility_timeout=self._visibility, wait_seconds=self._wait)
+            fresh = run.fresh(messages)
+            self._budget.give_back(granted - len(fresh))
+            if not messages:
+                return
+            if not fresh:  # only messages this run has handled (the receive hid them again)
+                idle += 1
+                continue
+            idle = 0
+            run.finish([self.handle(run.source, message) for message in fresh])
 
     def handle(self, source: QueueSource, message: QueueMessage) -> MessageResult:
         """One message: classify, read what it points to, re-run its records; whether to delete it."""
@@ -215,6 +233,8 @@ class Redrive:
             self._rerun(records, result)
         except StayError as stay:
             result.left, result.detail, result.failed = stay.category, str(stay), stay.failed
+        except Exception as error:  # noqa: BLE001 - a bug with one message must not stop the others
+            result.left, result.detail, result.failed = INTERNAL_ERROR, f"{type(error).__name__}: {error}", True
         return result
 
     def _check_table(self, source: QueueSource, plan: Plan) -> None:
@@ -253,35 +273,15 @@ class Redrive:
 class _QueueRun:
     """The shared state of one queue's workers: what was seen, the newest handles, the results."""
 
-    def __init__(self, redrive: Redrive, source: QueueSource, reader: SQSQueueReader, progress: Progress | None):
-        self.redrive = redrive
+    def __init__(self, source: QueueSource, reader: SQSQueueReader, progress: Progress | None) -> None:
         self.source = source
         self.reader = reader
         self.progress = progress
         self.results: list[MessageResult] = []
         self._handles: dict[str, QueueMessage] = {}  # message id -> the message as last received
-        self._left: set[str] = set()
         self._lock = threading.Lock()
 
-    def work(self) -> None:
-        idle = 0
-        redrive = self.redrive
-        while not redrive._stop.is_set() and idle < _IDLE_RECEIVES:
-            granted = redrive._budget.claim(BATCH)
-            if granted == 0:
-                return
-            messages = self.reader.receive(granted, visibility_timeout=redrive._visibility, wait_seconds=redrive._wait)
-            fresh = self._fresh(messages)
-            redrive._budget.give_back(granted - len(fresh))
-            if not messages:
-                return
-            if not fresh:  # only messages this run has handled (the receive hid them again)
-                idle += 1
-                continue
-            idle = 0
-            self._finish([redrive.handle(self.source, message) for message in fresh])
-
-    def _fresh(self, messages: list[QueueMessage]) -> list[QueueMessage]:
+    def fresh(self, messages: list[QueueMessage]) -> list[QueueMessage]:
         """The messages not seen before in this run; every one's newest handle is kept."""
         fresh = []
         with self._lock:
@@ -291,7 +291,8 @@ class _QueueRun:
                 self._handles[message.message_id] = message
         return fresh
 
-    def _finish(self, results: list[MessageResult]) -> None:
+    def finish(self, results: list[MessageResult]) -> None:
+        """Delete the messages done (with their newest handles); record every result."""
         done = [result for result in results if result.left is None]
         with self._lock:
             latest = [self._handles[result.message_id] for result in done]
@@ -303,7 +304,6 @@ class _QueueRun:
                 result.deleted = True
         with self._lock:
             self.results.extend(results)
-            self._left.update(result.message_id for result in results if result.left is not None)
         if self.progress is not None:
             self.progress.advance(len(results))
 
