@@ -179,3 +179,17 @@ def test_the_function_keeps_an_oversized_unknown_event_under_its_table(clients, 
     (message,) = dead_letters(sqs, queue_url)
     assert message["body"]["letterLocation"]["key"] == key
     assert s3.head_object(Bucket=BUCKET, Key=key)["ServerSideEncryption"] == "AES256"
+
+
+def test_a_kept_letter_is_never_overwritten(s3, events):
+    # given an object already at the key a letter would be kept under
+    record = events.remove(padding=1_100_000)
+    letter = DeadLetter(record["eventID"], "store down", "StoreUnavailableError", record, "orders")
+    body = json.dumps({"the": "letter"})
+    key = f"vault/eu/orders/_dead-letters/2026-01-30/{hashlib.sha256(body.encode()).hexdigest()}.json"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"already here")
+    # when the letter is written
+    location = overflow_over(s3).write(letter, body)
+    # then the write was conditional: the object there is left as it was
+    assert location.key == key
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"already here"
