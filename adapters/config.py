@@ -7,6 +7,7 @@ Errors name the file, the table and the field, and say what is accepted.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,7 +17,20 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 from adapters.aws.names import check_bucket_name, check_table_name
 from archiver.policy import DeletionKind, Policies, TablePolicy, check_prefix
 
-__all__ = ["ConfigError", "EnvironmentConfig", "KeyAttribute", "KeySchema", "Retention", "TableConfig", "load_config"]
+__all__ = [
+    "MODULE_NAME_PREFIX",
+    "ConfigError",
+    "EnvironmentConfig",
+    "KeyAttribute",
+    "KeySchema",
+    "Retention",
+    "TableConfig",
+    "load_config",
+]
+
+#: The table module's default ``name_prefix`` (terraform/modules/table-archive/variables.tf); the
+#: environments do not set it, so every name the module gives starts with it.
+MODULE_NAME_PREFIX = "dynamo-archive"
 
 
 class ConfigError(ValueError):
@@ -86,6 +100,20 @@ class TableConfig(_Strict):
     @classmethod
     def _prefix(cls, value: str) -> str:
         return check_prefix(value)  # its PolicyError is a ValueError: pydantic reports it as the field's
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        """The name ``terraform/modules/table-archive`` gives this table's dead-letter queue.
+
+        The module's ``local.name`` plus ``-dlq``: ``<name_prefix>-<table>``, or where that has a '.'
+        or passes 56 characters (Lambda function names allow neither), its first 47 characters with
+        '.' as '-' and 8 hex digits of the table name's SHA-1 (tests/terraform checks both agree).
+        """
+        base = f"{MODULE_NAME_PREFIX}-{self.name}"
+        safe = base.replace(".", "-")
+        if safe != base or len(base) > 56:
+            safe = f"{safe[:47]}-{hashlib.sha1(self.name.encode()).hexdigest()[:8]}"  # noqa: S324 - a name, not a secret
+        return f"{safe}-dlq"
 
     def policy(self) -> TablePolicy:
         return TablePolicy(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from adapters.aws.s3_dead_letters import S3DeadLetterOverflow
 from adapters.aws.s3_store import S3ArchiveStore
 from adapters.aws.sqs_dead_letters import NoDeadLetterQueue, SQSDeadLetterSink
 from adapters.delivery import RecordMapper, handle
@@ -47,19 +48,29 @@ def _clients(pool_connections: int) -> AwsClients:
 def build(settings: Settings, clients: AwsClients | None = None, policies: Policies | None = None) -> Archiver:
     """The Archiver for ``settings``: S3 store, SQS dead letters (or none), a pool of max_concurrency.
 
+    A dead letter too large for the queue is kept whole in the archive bucket, encrypted as the
+    archive objects are, under its table's folder.
+
     Args:
         clients: AWS clients to use; by default built once per process from the environment.
         policies: per-table policies (the CLI's, from YAML); by default the one from ``settings``.
     """
     clients = clients or _clients(max(10, settings.max_concurrency))
+    policies = policies or settings.policies()
     dead_letters: DeadLetterSink = (
-        SQSDeadLetterSink(clients.sqs, settings.dlq_url) if settings.dlq_url else NoDeadLetterQueue()
+        SQSDeadLetterSink(
+            clients.sqs,
+            settings.dlq_url,
+            overflow=S3DeadLetterOverflow(clients.s3, settings.bucket, settings.kms_key_id, policies=policies),
+        )
+        if settings.dlq_url
+        else NoDeadLetterQueue()
     )
     pool = _pool(os.getpid(), settings.max_concurrency) if settings.max_concurrency > 1 else None
     return Archiver(
         store=S3ArchiveStore(clients.s3, settings.bucket, settings.kms_key_id),
         dead_letters=dead_letters,
-        policies=policies or settings.policies(),
+        policies=policies,
         mapper=RecordMapper(pool),
     )
 

@@ -25,19 +25,26 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from archiver.policy import TablePolicy
     from archiver.records import DeletedItem
 
 __all__ = [
+    "DEAD_LETTER_FOLDER",
     "SCHEMA_VERSION",
     "VERSION_LENGTH",
     "ArchiveObject",
     "build_archive_object",
+    "dead_letter_key",
     "key_folder",
     "table_folder",
 ]
 
 SCHEMA_VERSION = 1
+#: The folder, inside a table's folder, of dead letters too large for their queue. No encoded key
+#: can be named so (each holds ``(``, or is ``sha256-<hex>``), so it never mixes with archived keys.
+DEAD_LETTER_FOLDER = "_dead-letters"
 VERSION_LENGTH = 16 + 1 + 40 + 1 + 16
 _NO_TIME = "00000000T000000Z"
 #: A code point UTF-8 cannot encode; in JSON text it can only stand inside a string.
@@ -63,6 +70,14 @@ def table_folder(prefix: str, table: str) -> str:
 def key_folder(prefix: str, table: str, encoded_key: str) -> str:
     """The common prefix of every version of one key, ending in '/' (so it is no other key's)."""
     return f"{table_folder(prefix, table)}{encoded_key}/"
+
+
+def dead_letter_key(prefix: str, table: str, written_on: date, digest: str) -> str:
+    """Where a dead letter too large for its queue is kept: ``<table folder>_dead-letters/<day>/<digest>.json``.
+
+    The digest is of the letter's content, so sending the same letter again names the same object.
+    """
+    return f"{table_folder(prefix, table)}{DEAD_LETTER_FOLDER}/{written_on.isoformat()}/{digest}.json"
 
 
 def version_of(item: DeletedItem) -> str:

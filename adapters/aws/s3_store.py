@@ -39,7 +39,14 @@ if TYPE_CHECKING:
 
     from archiver.archive import ArchiveObject
 
-__all__ = ["METADATA_ENCODED_KEY", "METADATA_KIND", "METADATA_TABLE", "S3ArchiveStore"]
+__all__ = [
+    "METADATA_ENCODED_KEY",
+    "METADATA_KIND",
+    "METADATA_TABLE",
+    "S3ArchiveStore",
+    "already_exists",
+    "encryption_parameters",
+]
 
 METADATA_ENCODED_KEY = "archiver-encoded-key"
 METADATA_TABLE = "archiver-table"
@@ -74,12 +81,7 @@ class S3ArchiveStore:
         self.kms_key_id = kms_key_id
         self._retry = retry or RetryPolicy()
         self._page_size = page_size
-        # With SSE-KMS, an S3 Bucket Key spares one KMS call per object (cost, and KMS throttling).
-        self._encryption: dict[str, Any] = (
-            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id, "BucketKeyEnabled": True}
-            if kms_key_id
-            else {"ServerSideEncryption": "AES256"}
-        )
+        self._encryption = encryption_parameters(kms_key_id)
 
     def put(self, obj: ArchiveObject) -> None:
         """Write ``obj`` unless its key exists (then it is this deletion, already archived)."""
@@ -97,7 +99,7 @@ class S3ArchiveStore:
                     **self._encryption,
                 )
             except ClientError as error:
-                if _already_exists(error):
+                if already_exists(error):
                     _log.debug("archive object exists; this deletion is archived already", **context)
                     return
                 raise
@@ -144,7 +146,20 @@ class S3ArchiveStore:
             raise StoreUnavailableError(f"{error} (bucket {self.bucket!r})", attempts=error.attempts) from error
 
 
-def _already_exists(error: Exception) -> bool:
+def encryption_parameters(kms_key_id: str | None) -> dict[str, Any]:
+    """The PutObject parameters that encrypt an object in the archive bucket: SSE-KMS with ``kms_key_id``
+    and an S3 Bucket Key (which spares one KMS call per object: cost, and KMS throttling), else SSE-S3.
+
+    Every writer of the bucket (archive objects, oversized dead letters) uses these, so nothing in it
+    is encrypted differently from the rest.
+    """
+    if kms_key_id:
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id, "BucketKeyEnabled": True}
+    return {"ServerSideEncryption": "AES256"}
+
+
+def already_exists(error: Exception) -> bool:
+    """Whether a conditional put was refused because the key holds an object (412 PreconditionFailed)."""
     return isinstance(error, ClientError) and (error_code(error) == _ALREADY_EXISTS or http_status(error) == 412)
 
 

@@ -5,11 +5,13 @@ table, the reason, the error class, attempts, context) and message attributes th
 ours (``archiver-dead-letter`` = ``v1``), so a redrive command can tell our letters from anything
 else that lands in the queue.
 
-SQS takes at most 1 MiB per message, body and attributes together. A letter that would not fit is
-sent reduced (the record's key, its identifiers, the reason, and a note that the record was too
-large) rather than dropped, and so is one that a queue with a smaller MaximumMessageSize refuses:
-the key and sequence number are enough to find the item again in the stream or the table, a
-dropped letter is a lost deletion.
+SQS takes at most 1 MiB per message (1,048,576 bytes, body and attributes together), and a queue
+may set a smaller MaximumMessageSize. A letter that does not fit is written whole to the archive
+bucket by the sink's ``overflow`` (:class:`~adapters.aws.s3_dead_letters.S3DeadLetterOverflow`),
+and the message says where (attribute ``letter-location`` = ``s3``, body ``letterLocation``), with
+the keys and identifiers where the record has them. Only if that write fails too is the letter
+sent reduced (keys and identifiers, the reason, and why the record is missing): a reduced letter
+is better than none, a dropped letter is a lost deletion.
 
 Sends use the same :class:`~adapters.aws.retries.RetryPolicy` as the store. SendMessage is not
 idempotent, so a retried send whose first answer was lost leaves two copies of a letter; redriving
@@ -29,25 +31,33 @@ import structlog
 
 from adapters.aws.retries import AWSCallError, RetryPolicy
 from archiver.ports import DeadLetterUnavailableError
+from archiver.redrive import LETTER_LOCATION_ATTRIBUTE, LETTER_MARKER, LETTER_MARKER_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
+    from adapters.aws.s3_dead_letters import LetterLocation, S3DeadLetterOverflow
     from archiver.ports import DeadLetter
 
 __all__ = [
+    "LOCATION_ATTRIBUTE",
     "MARKER_ATTRIBUTE",
     "MARKER_VERSION",
     "MAX_MESSAGE_BYTES",
     "NoDeadLetterQueue",
     "SQSDeadLetterSink",
     "dead_letter_message",
+    "full_message",
+    "location_message",
     "reduced_message",
 ]
 
-MARKER_ATTRIBUTE = "archiver-dead-letter"
-MARKER_VERSION = "v1"
+# One definition, in the core, so the redrive reads exactly what is written here.
+MARKER_ATTRIBUTE = LETTER_MARKER_ATTRIBUTE
+MARKER_VERSION = LETTER_MARKER
+#: Set (to ``s3``) on a message whose letter is kept whole in the archive bucket.
+LOCATION_ATTRIBUTE = LETTER_LOCATION_ATTRIBUTE
 #: SQS's limit for one message: body plus every attribute's name, type and value, in bytes.
 MAX_MESSAGE_BYTES = 1024 * 1024
 _MAX_ATTRIBUTE_VALUE = 256
@@ -76,8 +86,9 @@ class SQSDeadLetterSink:
     Args:
         client: an SQS client, ideally from ``adapters.aws.clients.aws_clients`` (botocore retries off).
         queue_url: the dead-letter queue; a ``.fifo`` queue gets a group and deduplication id.
+        overflow: where a letter too large for the queue is kept whole; without one it is sent reduced.
         retry: attempts, total time and waits; tests pass tiny waits.
-        max_message_bytes: the size above which a letter is sent reduced (tests lower it).
+        max_message_bytes: the size above which a letter does not go into the message (tests lower it).
     """
 
     def __init__(
@@ -85,11 +96,13 @@ class SQSDeadLetterSink:
         client: SQSClient | None,
         queue_url: str | None,
         *,
+        overflow: S3DeadLetterOverflow | None = None,
         retry: RetryPolicy | None = None,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self._client = client
         self.queue_url = queue_url
+        self._overflow = overflow
         self._retry = retry or RetryPolicy()
         self._max_bytes = max_message_bytes
 
@@ -102,19 +115,45 @@ class SQSDeadLetterSink:
             "record_id": letter.record_id,
             "encoded_key": letter.encoded_key,
         }
-        body, attributes = dead_letter_message(letter, self._max_bytes)
+        body, attributes = full_message(letter, self._max_bytes)
+        size = len(body.encode()) + _attributes_size(attributes)
+        if size <= self._max_bytes:
+            try:
+                self._send(letter, body, attributes, context)
+            except AWSCallError as error:
+                if not _too_long(error):
+                    raise DeadLetterUnavailableError(f"{error} (queue {self.queue_url})") from error
+                # The queue's own MaximumMessageSize is below SQS's limit.
+                self._send_oversize(letter, body, f"the queue refused the full letter: {error.error}", context)
+            _log.debug("dead letter sent", error=letter.error, **context)
+            return
+        why = f"the full letter was too large for SQS ({size} bytes with attributes, limit {self._max_bytes})"
+        self._send_oversize(letter, body, why, context)
+
+    def _send_oversize(self, letter: DeadLetter, body: str, why: str, context: dict[str, Any]) -> None:
+        """Keep the letter in the bucket and send where it is; failing that, send it reduced."""
+        if self._overflow is not None:
+            from adapters.aws.s3_dead_letters import LetterNotWrittenError  # noqa: PLC0415 - only on this path
+
+            try:
+                location = self._overflow.write(letter, body)
+            except LetterNotWrittenError as error:
+                why = f"{why}; and it could not be kept in the archive bucket either: {error}"
+                _log.warning("dead letter not kept in the archive bucket; sending it reduced", why=why, **context)
+            else:
+                message, attributes = location_message(letter, location, why)
+                self._send_or_fail(letter, message, attributes, context)
+                _log.info("dead letter sent with its location", object_key=location.key, **context)
+                return
+        message, attributes = reduced_message(letter, why)
+        self._send_or_fail(letter, message, attributes, context)
+        _log.warning("dead letter sent reduced", why=why, **context)
+
+    def _send_or_fail(self, letter: DeadLetter, body: str, attributes: dict[str, Any], context: dict[str, Any]) -> None:
         try:
             self._send(letter, body, attributes, context)
         except AWSCallError as error:
-            if not _too_long(error) or "record-omitted" in attributes:
-                raise DeadLetterUnavailableError(f"{error} (queue {self.queue_url})") from error
-            # The queue's own MaximumMessageSize is below SQS's limit: send the reduced letter.
-            body, attributes = reduced_message(letter, f"the queue refused the full record: {error.error}")
-            try:
-                self._send(letter, body, attributes, context)
-            except AWSCallError as again:
-                raise DeadLetterUnavailableError(f"{again} (queue {self.queue_url})") from again
-        _log.debug("dead letter sent", error=letter.error, **context)
+            raise DeadLetterUnavailableError(f"{error} (queue {self.queue_url})") from error
 
     def _send(self, letter: DeadLetter, body: str, attributes: dict[str, Any], context: dict[str, Any]) -> None:
         client, queue_url = self._client, self.queue_url
@@ -132,23 +171,29 @@ def _too_long(error: AWSCallError) -> bool:
     )
 
 
-def dead_letter_message(letter: DeadLetter, max_bytes: int = MAX_MESSAGE_BYTES) -> tuple[str, dict[str, Any]]:
-    """The message body and attributes for ``letter``: in full if they fit in ``max_bytes``, else reduced.
+def full_message(letter: DeadLetter, max_bytes: int = MAX_MESSAGE_BYTES) -> tuple[str, dict[str, Any]]:
+    """The message body and attributes for ``letter`` with its whole record, whatever the size.
 
     The body is ASCII JSON (``ensure_ascii``): SQS refuses some characters a record may hold (lone
-    surrogates, U+FFFE), and escaped they travel, and are measured, safely.
+    surrogates, U+FFFE), and escaped they travel, and are measured, safely. It is also what an
+    oversized letter's object in the archive bucket holds, byte for byte.
     """
-    attributes = _attributes(letter)
     try:
         body = json.dumps({**_summary(letter), "record": letter.record}, ensure_ascii=True, default=str, sort_keys=True)
     except (TypeError, ValueError, RecursionError) as error:  # a cycle, odd keys, nested too deep: keep its text
         record = {"unserialisable": f"{type(error).__name__}: {error}", "repr": _text(letter.record)[: max_bytes // 2]}
         body = json.dumps({**_summary(letter), "record": record}, ensure_ascii=True, default=str, sort_keys=True)
+    return body, _attributes(letter)
+
+
+def dead_letter_message(letter: DeadLetter, max_bytes: int = MAX_MESSAGE_BYTES) -> tuple[str, dict[str, Any]]:
+    """The message for ``letter``: in full if it fits in ``max_bytes``, else reduced (no bucket to keep it)."""
+    body, attributes = full_message(letter, max_bytes)
     size = len(body) + _attributes_size(attributes)
     if size <= max_bytes:
         return body, attributes
     return reduced_message(
-        letter, f"the full record was too large for SQS ({size} bytes with attributes, limit {max_bytes})"
+        letter, f"the full letter was too large for SQS ({size} bytes with attributes, limit {max_bytes})"
     )
 
 
@@ -159,14 +204,39 @@ def _text(record: object) -> str:
         return reprlib.repr(record)
 
 
+def location_message(letter: DeadLetter, location: LetterLocation, why: str) -> tuple[str, dict[str, Any]]:
+    """The message for a letter kept whole in the archive bucket: where it is, keys and identifiers."""
+    message = {
+        **_summary(letter),
+        "reason": letter.reason[:_MAX_REASON],
+        "recordOmitted": True,
+        "letterLocation": {
+            "bucket": location.bucket,
+            "key": location.key,
+            "bytes": location.size,
+            "sha256": location.sha256,
+        },
+        "note": f"{why}; the whole letter is kept in s3://{location.bucket}/{location.key}",
+        **_identifiers(letter.record),
+    }
+    attributes = {**_attributes(letter), LOCATION_ATTRIBUTE: _string("s3")}
+    return json.dumps(message, ensure_ascii=True, default=str, sort_keys=True), attributes
+
+
 def reduced_message(letter: DeadLetter, why: str) -> tuple[str, dict[str, Any]]:
-    """The letter without its record: keys, identifiers, reason, and ``why`` the record is missing."""
+    """The letter without its record: keys and identifiers where it has them, reason, and ``why``."""
+    identifiers = _identifiers(letter.record)
+    kept = (
+        "keys and identifiers are kept, find the item by them"
+        if identifiers["keys"] is not None
+        else "the record's keys could not be read, so nothing of it is kept here: look for it in the logs"
+    )
     reduced = {
         **_summary(letter),
         "reason": letter.reason[:_MAX_REASON],
         "recordOmitted": True,
-        "note": f"{why}; keys and identifiers are kept, find the item by them",
-        **_identifiers(letter.record),
+        "note": f"{why}; {kept}",
+        **identifiers,
     }
     attributes = {**_attributes(letter), "record-omitted": _string("true")}
     return json.dumps(reduced, ensure_ascii=True, default=str, sort_keys=True), attributes

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from adapters.aws.s3_store import S3ArchiveStore
     from adapters.config import EnvironmentConfig
     from adapters.local.local_pipe import LocalPipe, Tally
-    from adapters.local.stream_reader import StartFrom
+    from adapters.local.stream_reader import StartFrom, StreamReader
+    from archiver.ports import DeadLetterSink
     from archiver.service import Archiver
 
 __all__ = ["App", "open_app", "say", "stop_on_ctrl_c"]
@@ -53,18 +54,24 @@ class App:
 
         return S3ArchiveStore(self.clients.s3, self.config.bucket)
 
-    def archiver(self, mapper: Callable[..., Any] = map) -> Archiver:
-        """The Archiver for every configured table: S3 store and the SQS dead letters the config names."""
-        from adapters.aws.sqs_dead_letters import SQSDeadLetterSink  # noqa: PLC0415 - only `run` needs it
+    def archiver(self, mapper: Callable[..., Any] = map, dead_letters: DeadLetterSink | None = None) -> Archiver:
+        """The Archiver for every configured table: S3 store and the SQS dead letters the config names.
+
+        A letter too large for the queue is kept whole in the bucket (``<table>/_dead-letters/``).
+
+        Args:
+            dead_letters: where letters go instead (redrive keeps them, to leave their message be).
+        """
+        from adapters.aws.s3_dead_letters import S3DeadLetterOverflow  # noqa: PLC0415 - only `run` needs it
+        from adapters.aws.sqs_dead_letters import SQSDeadLetterSink  # noqa: PLC0415
         from adapters.local.provisioning import queue_url  # noqa: PLC0415
         from archiver.service import Archiver  # noqa: PLC0415
 
-        return Archiver(
-            store=self.store(),
-            dead_letters=SQSDeadLetterSink(self.clients.sqs, queue_url(self.clients, self.config)),
-            policies=self.config.policies(),
-            mapper=mapper,
-        )
+        policies = self.config.policies()
+        if dead_letters is None:
+            overflow = S3DeadLetterOverflow(self.clients.s3, self.config.bucket, policies=policies)
+            dead_letters = SQSDeadLetterSink(self.clients.sqs, queue_url(self.clients, self.config), overflow=overflow)
+        return Archiver(store=self.store(), dead_letters=dead_letters, policies=policies, mapper=mapper)
 
     def local_pipe(
         self,
@@ -80,13 +87,11 @@ class App:
         from adapters.delivery import handle  # noqa: PLC0415 - imports structlog and the store
         from adapters.local.checkpoints import Checkpoints  # noqa: PLC0415
         from adapters.local.local_pipe import LocalPipe  # noqa: PLC0415
-        from adapters.local.stream_reader import StartFrom, StreamReader  # noqa: PLC0415
+        from adapters.local.stream_reader import StartFrom  # noqa: PLC0415
 
         archiver = self.archiver(tally.mapper)
-        # moto sends binary stream keys base64-encoded twice; AWS does not.
-        reader = StreamReader(self.clients.dynamodbstreams, binary_keys_double_encoded=_is_local_endpoint())
         return LocalPipe(
-            reader,
+            self.stream_reader(),
             functools.partial(handle, archiver=archiver),
             Checkpoints.load(state_path),
             start=start or StartFrom.TRIM_HORIZON,
@@ -94,6 +99,13 @@ class App:
             warn=warn,
             progress=progress or (lambda _: None),
         )
+
+    def stream_reader(self) -> StreamReader:
+        """A reader of the tables' streams, as the local pipe and the redrive read them."""
+        from adapters.local.stream_reader import StreamReader  # noqa: PLC0415
+
+        # moto sends binary stream keys base64-encoded twice; AWS does not.
+        return StreamReader(self.clients.dynamodbstreams, binary_keys_double_encoded=_is_local_endpoint())
 
 
 def _is_local_endpoint() -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from archiver.archive import key_folder, table_folder
+from archiver.archive import DEAD_LETTER_FOLDER, key_folder, table_folder
 from archiver.keys import InvalidKeyError, canonical_key, decode_key, encode_key
 
 if TYPE_CHECKING:
@@ -120,12 +120,16 @@ def _iso(version: str) -> str:
 
 
 def parse_object_key(object_key: str, prefix: str, table: str) -> ArchivedVersion | None:
-    """What an object key says about its deletion; None for an object that is not an archive version."""
+    """What an object key says about its deletion; None for an object that is not an archive version.
+
+    The table's ``_dead-letters/`` folder (letters too large for their queue) is passed over on
+    purpose: it holds no deletion, and no encoded key can be named so.
+    """
     folder = table_folder(prefix, table)
     if not object_key.startswith(folder) or not object_key.endswith(".json"):
         return None
     encoded, _, file_name = object_key[len(folder) :].partition("/")
-    if not encoded or not file_name or "/" in file_name:
+    if not encoded or encoded == DEAD_LETTER_FOLDER or not file_name or "/" in file_name:
         return None
     version = file_name.removesuffix(".json")
     try:

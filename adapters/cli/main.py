@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from adapters.cli import browse, configuration, cost, demo, restore, run
+from adapters.aws.sqs_queue_reader import QueueError
+from adapters.cli import browse, configuration, cost, demo, redrive, restore, run
 from adapters.cli.app import say
 from adapters.cli.catalog import CatalogError, KeyArgumentError
 from adapters.config import ConfigError
@@ -37,9 +38,10 @@ _USER_ERRORS = (
     CheckpointError,
     LocalAWSError,
     StoreUnavailableError,
+    QueueError,
 )
 #: In the order `archiver --help` lists them.
-_GROUPS = (run, browse, restore, configuration, cost, demo)
+_GROUPS = (run, browse, restore, redrive, configuration, cost, demo)
 
 
 def parser() -> argparse.ArgumentParser:

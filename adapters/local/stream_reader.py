@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Batch",
     "IteratorExpiredError",
+    "RangeNotReadError",
     "Shard",
     "StartFrom",
     "StreamGoneError",
@@ -60,6 +61,10 @@ class IteratorExpiredError(Exception):
 
 class StreamGoneError(Exception):
     """The stream or shard does not exist (table deleted, or stream disabled long ago)."""
+
+
+class RangeNotReadError(Exception):
+    """A range of sequence numbers could not be read to its end (the shard ended or stayed empty first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +229,56 @@ class StreamReader:
             kwargs |= {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
         else:
             kwargs["ShardIteratorType"] = "TRIM_HORIZON" if start is StartFrom.TRIM_HORIZON else "LATEST"
+        return self._shard_iterator(kwargs)
+
+    def iterator_at(self, stream_arn: str, shard_id: str, sequence_number: str) -> str | None:
+        """An iterator at ``sequence_number`` itself (a failed batch's first record); raises as :meth:`iterator`."""
+        return self._shard_iterator(
+            {
+                "StreamArn": stream_arn,
+                "ShardId": shard_id,
+                "ShardIteratorType": "AT_SEQUENCE_NUMBER",
+                "SequenceNumber": sequence_number,
+            }
+        )
+
+    def read_range(
+        self, stream_arn: str, shard_id: str, first: str, last: str, *, limit: int = 1000, max_empty_reads: int = 5
+    ) -> list[dict[str, Any]]:
+        """The records of one shard from sequence number ``first`` to ``last``, both included, as wire JSON.
+
+        This is how a failed batch that a pipe or an event source mapping reported by its positions
+        is read back, while the stream still holds it (24 hours).
+
+        Raises:
+            StreamPositionLostError: the range is older than the stream keeps.
+            StreamGoneError: the stream or shard no longer exists.
+            IteratorExpiredError: an iterator expired on the way (a very slow read).
+            RangeNotReadError: the shard ended, or stayed empty ``max_empty_reads`` times, before ``last``.
+        """
+        iterator = self.iterator_at(stream_arn, shard_id, first)
+        found: list[dict[str, Any]] = []
+        empty = 0
+        while iterator is not None:
+            batch = self.read(stream_arn, iterator, limit)
+            for record in batch.records:
+                number = int(record.get("dynamodb", {}).get("SequenceNumber") or 0)
+                if number > int(last):
+                    return found
+                found.append(record)
+                if number == int(last):
+                    return found
+            empty = empty + 1 if not batch.records else 0
+            if empty >= max_empty_reads:
+                break
+            iterator = batch.next_iterator
+        reached = found[-1]["dynamodb"]["SequenceNumber"] if found else "nothing"
+        raise RangeNotReadError(
+            f"shard {shard_id} of {stream_arn} gave no record up to {last} (read {len(found)}, up to {reached})"
+        )
+
+    def _shard_iterator(self, kwargs: dict[str, Any]) -> str | None:
+        shard_id, stream_arn = kwargs["ShardId"], kwargs["StreamArn"]
         try:
             return self._client.get_shard_iterator(**kwargs).get("ShardIterator")
         except ClientError as error:

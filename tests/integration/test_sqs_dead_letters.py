@@ -101,8 +101,19 @@ def test_a_letter_refused_by_a_queue_with_a_smaller_limit_is_resent_reduced(sqs,
 
     (message,) = dead_letters(sqs, url)
     assert message["body"]["recordOmitted"] is True
-    assert "the queue refused the full record" in message["body"]["note"]
+    assert "the queue refused the full letter" in message["body"]["note"]
     assert message["body"]["eventID"] == record["eventID"]
+
+
+def test_a_reduced_letter_without_keys_does_not_claim_to_keep_them(sink, sqs, queue_url):
+    envelope = {"records": [{"n": i, "padding": "x" * 4096} for i in range(300)]}
+
+    sink.report(letter_for(envelope, record_id="event", table=None, error="UnknownEnvelope"))
+
+    (message,) = dead_letters(sqs, queue_url)
+    assert message["body"]["keys"] is None
+    assert "keys and identifiers are kept" not in message["body"]["note"]
+    assert "nothing of it is kept here" in message["body"]["note"]
 
 
 def test_the_size_limit_counts_attributes_too(events):

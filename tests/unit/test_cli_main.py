@@ -20,6 +20,7 @@ COMMANDS = [
     ["list"],
     ["show"],
     ["restore"],
+    ["redrive"],
     ["config"],
     ["config", "validate"],
     ["config", "schema"],
@@ -40,6 +41,11 @@ def test_a_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "the following arguments are required: --table" in capsys.readouterr().err
     assert main(["show", "--table", "orders"]) == 2
     assert main(["run", "--from", "yesterday"]) == 2
+
+
+def test_redrive_refuses_a_max_of_zero_as_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["redrive", "--max", "0"]) == 2
+    assert "--max: 0 is out of range" in capsys.readouterr().err
 
 
 def test_config_validate_accepts_the_local_configuration(capsys: pytest.CaptureFixture[str]) -> None:
