@@ -36,7 +36,7 @@ _ADVICE = {
     _EVENTBRIDGE: "a pipe sends a JSON list of stream records and a rule one EventBridge event per "
     "invocation, so no deployed path sends a list of EventBridge events; invoke the function with each event",
     _SQS: f"{_DIRECTLY}, not through an SQS queue: make the rule or pipe invoke it, and replay these "
-    "messages by invoking the function with each body",
+    "messages with `archiver redrive` (which reads dead-letter queues and re-runs each body)",
     _SNS: f"{_DIRECTLY}, not through an SNS topic: make the rule or pipe invoke it, and replay these "
     "notifications by invoking the function with each message",
 }
