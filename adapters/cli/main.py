@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
+from adapters.aws.dynamodb_items import TableNotFoundError
 from adapters.cli import browse, configuration, demo, restore, run
 from adapters.cli.app import say
 from adapters.cli.catalog import CatalogError, KeyArgumentError
@@ -21,7 +22,8 @@ from adapters.local.checkpoints import CheckpointError
 from adapters.local.embedded import LocalAWSError
 from adapters.local.local_pipe import SourceError
 from adapters.local.provisioning import ProvisionError
-from archiver.ports import StoreUnavailableError
+from archiver.ports import ItemWriteError, StoreUnavailableError
+from archiver.recovery import RecoveryError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -37,6 +39,9 @@ _USER_ERRORS = (
     CheckpointError,
     LocalAWSError,
     StoreUnavailableError,
+    RecoveryError,
+    TableNotFoundError,
+    ItemWriteError,
 )
 #: In the order `archiver --help` lists them.
 _GROUPS = (run, browse, restore, configuration, demo)
