@@ -49,6 +49,7 @@ __all__ = [
     "TimeWindow",
     "WindowError",
     "choose_version",
+    "continue_slice",
     "image_to_restore",
     "iso",
     "key_from_line",
@@ -222,24 +223,49 @@ _PAST = "~"
 
 @dataclass(frozen=True, slots=True)
 class ListingSlice:
-    """The keys under ``prefix`` that sort after ``start_after`` (all of them where it is "")."""
+    """The keys under ``prefix`` that sort after ``start_after`` (where not "") and before ``end_before``
+    (where given; the store cannot stop there, so the reader drops what is past it)."""
 
     prefix: str
     start_after: str = ""
+    end_before: str | None = None
+
+    def holds(self, key: str) -> bool:
+        return (
+            key.startswith(self.prefix)
+            and key > self.start_after
+            and (self.end_before is None or key < self.end_before)
+        )
+
+
+def continue_slice(piece: ListingSlice, page: Sequence[str]) -> ListingSlice:
+    """The rest of ``piece`` after its full page ``page``, as one slice (read on sequentially)."""
+    return ListingSlice(piece.prefix, page[-1], piece.end_before)
+
+
+#: How many characters above the page's common prefix a split also branches at: the rest of a
+#: big slice is then read in parallel at once (UUIDs: the page covers part of the 0... keys, and
+#: 1... to f... are siblings one level up) instead of page after page.
+_LEVELS_ABOVE = 2
 
 
 def split_slice(piece: ListingSlice, page: Sequence[str], folder: str) -> list[ListingSlice]:
     """Disjoint slices that together hold every key of ``piece`` after ``page``, its full first page.
 
-    ``page`` holds the first keys of ``piece`` in ascending order. Every key of ``piece`` after
-    ``page[-1]`` either starts with ``shared``, the prefix common to the whole page, and continues
-    with some character c at least the one ``page[-1]`` has there (one slice per c of
-    :data:`KEY_ALPHABET`), or sorts after every such key (one slice: the rest of ``piece`` after
-    ``shared~``, and after ``page[-1]``). The slices are disjoint (distinct prefixes, and a range
-    past them all), so nothing is listed twice, and together they hold every key written in
-    :data:`KEY_ALPHABET`, so no archive object is missed; a key with another character at a split
-    point (never an archive object) may or may not be seen. Each slice holds fewer keys than
-    ``piece``, so splitting ends.
+    ``shared`` is the prefix common to the whole page, and ``page[-1]`` continues it with the
+    character ``at``. Every key of ``piece`` after ``page[-1]`` starts with ``shared`` and
+    continues with a character from ``at`` on, or branches off one of the last characters of
+    ``shared`` to a greater one, or sorts after all of that. At each of these positions, the
+    characters the page's keys use (digits for ``USER#<n>``, hex for UUIDs) each get a slice of
+    their own, a prefix, and a run of characters they do not use gets one range slice, so that the
+    guess costs one request where it is wrong rather than one per character; what is past the
+    last position is one range, the rest of ``piece``. A prefix slice ends where the range after
+    it starts (``<prefix>~``, past every character of the alphabet).
+
+    The slices are disjoint (distinct prefixes, and ranges between and past them), so nothing is
+    listed twice, and together they hold every key written in :data:`KEY_ALPHABET`, so no archive
+    object is missed; a key with another character at a split point (never an archive object) may
+    or may not be seen. Each slice holds fewer keys than ``piece``, so splitting ends.
 
     The common prefix is what makes this fast for real keys: where every key starts with
     ``PK(S)USER!23``, the split happens after it, at the first character that varies.
@@ -250,11 +276,57 @@ def split_slice(piece: ListingSlice, page: Sequence[str], folder: str) -> list[L
     first, last = page[0], page[-1]
     shared = _shared_prefix(first, last)
     at = last[len(shared)] if len(last) > len(shared) else ""
-    slices = [ListingSlice(shared + at, last)] if at in KEY_ALPHABET and at else []
-    slices += [ListingSlice(shared + c) for c in KEY_ALPHABET if c > at]
-    slices = [s for s in slices if _may_hold_versions(s.prefix[len(folder) :])]
-    slices.append(ListingSlice(piece.prefix, max(last, shared + _PAST)))
+    end = piece.end_before
+    slices = [ListingSlice(shared + at, last, _earlier(shared + at + _PAST, end))] if at in KEY_ALPHABET and at else []
+    lowest = max(len(piece.prefix), len(shared) - _LEVELS_ABOVE)
+    rest = last
+    for position in range(len(shared), lowest - 1, -1):
+        base = shared[:position]
+        lower = at if position == len(shared) else shared[position]
+        used = _used_characters(page, position)
+        previous, unused_run = lower, False
+        for c in KEY_ALPHABET:
+            if c <= lower:
+                continue
+            if c not in used:
+                unused_run = True
+                continue
+            if unused_run:  # the characters between previous and c: one range
+                slices.append(ListingSlice(base, _after(base, previous, last), _earlier(base + c, end)))
+                unused_run = False
+            slices.append(ListingSlice(base + c, "", _earlier(base + c + _PAST, end)))
+            previous = c
+        rest = _after(base, previous, last)
+        if position > lowest and previous < KEY_ALPHABET[-1]:  # the run after the last used character
+            slices.append(ListingSlice(base, rest, _earlier(base + _PAST, end)))
+    slices = [
+        s
+        for s in slices
+        if _may_hold_versions(s.prefix[len(folder) :])
+        and (s.end_before is None or s.end_before > s.start_after)
+        and (end is None or s.prefix < end)
+    ]
+    slices.append(ListingSlice(piece.prefix, rest, end))
     return slices
+
+
+def _after(shared: str, previous: str, last: str) -> str:
+    """Past every key that starts with ``shared + previous`` (and past ``last``, the page's end)."""
+    return max(last, shared + previous + _PAST) if previous else last
+
+
+def _earlier(bound: str, end: str | None) -> str:
+    return bound if end is None else min(bound, end)
+
+
+def _used_characters(page: Sequence[str], position: int) -> set[str]:
+    """The characters the page's keys use from ``position`` to the end of that part of the key
+    (up to ``/``: the encoded key's characters differ from a version's)."""
+    used: set[str] = set()
+    for key in page:
+        part = key[position:]
+        used.update(part[: part.index("/")] if "/" in part else part)
+    return used | {"*", "/"}
 
 
 def _shared_prefix(first: str, last: str) -> str:

@@ -12,7 +12,6 @@ deletion kind from each object's metadata (a HEAD, no body), and bodies are open
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from archiver.ports import ArchiveStore, ObjectNotFoundError
 from archiver.recovery import (
     KeyArgumentError,
     ListingSlice,
+    continue_slice,
     iso,
     read_object_key,
     split_slice,
@@ -155,12 +155,19 @@ def _with_body(store: ArchiveStore, version: ArchivedVersion) -> ArchivedVersion
 def _read_slice(store: ArchiveStore, piece: ListingSlice, limit: int) -> tuple[ListingSlice, list[str]]:
     """The first ``limit`` keys of a slice: one ListObjectsV2 page where ``limit`` is the store's page size."""
     keys = store.list_keys(piece.prefix, piece.start_after)
+    page: list[str] = []
     try:
-        return piece, list(itertools.islice(keys, limit))
+        for key in keys:
+            if piece.end_before is not None and key >= piece.end_before:
+                break
+            page.append(key)
+            if len(page) == limit:
+                break
     finally:
         close = getattr(keys, "close", None)
         if close is not None:
             close()  # a generator asked for no more: it fetches no further page
+    return piece, page
 
 
 def list_folder(
@@ -174,10 +181,11 @@ def list_folder(
 ) -> list[str] | None:
     """Every key under ``folder`` that can be an archive version, ascending; None if ``stop()`` turned true.
 
-    The folder's first page is read; while a slice's page is full, it is split into disjoint
-    slices after the page (``split_slice``), each read by one of ``concurrency`` threads. A small
-    table costs one request, as a sequential walk would; a large one is read in parallel, with
-    each key read once (pages of a split slice are kept, not read again).
+    The folder's first page is read; a slice whose page is full is split into disjoint slices
+    after the page (``split_slice``) while fewer than ``concurrency`` slices are in flight, and
+    read on page by page otherwise, so that threads are kept busy without a request more than
+    that needs. A small table costs one request, as a sequential walk would; each key is read
+    once (a split slice's page is kept, not read again).
 
     Raises:
         StoreUnavailableError: a page could not be read (after the store's retries).
@@ -196,8 +204,11 @@ def list_folder(
                 piece, page = future.result()
                 found.extend(page)
                 on_page(len(page))
-                if len(page) >= page_size:
-                    pending |= {pool.submit(_read_slice, store, s, page_size) for s in split_slice(piece, page, folder)}
+                if len(page) < page_size:
+                    continue
+                idle = len(pending) < concurrency
+                following = split_slice(piece, page, folder) if idle else [continue_slice(piece, page)]
+                pending |= {pool.submit(_read_slice, store, s, page_size) for s in following}
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     found.sort()
