@@ -230,13 +230,6 @@ class ListingSlice:
     start_after: str = ""
     end_before: str | None = None
 
-    def holds(self, key: str) -> bool:
-        return (
-            key.startswith(self.prefix)
-            and key > self.start_after
-            and (self.end_before is None or key < self.end_before)
-        )
-
 
 def continue_slice(piece: ListingSlice, page: Sequence[str]) -> ListingSlice:
     """The rest of ``piece`` after its full page ``page``, as one slice (read on sequentially)."""
