@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -519,11 +520,16 @@ def summarise(outcomes: Iterable[KeyOutcome]) -> list[tuple[str, int]]:
 def _typed(what: str, name: str, value: object, kind: str) -> dict[str, str]:
     if value is None or isinstance(value, bool | dict | list):
         raise KeyArgumentError(f"{what} attribute {name!r} is {value!r}; expected a plain {kind} value")
-    if kind == "N" and isinstance(value, str | int | float):
+    if kind == "N" and isinstance(value, str | Decimal | float):  # float: only NaN and Infinity (_json)
         return {"N": str(value)}
     if isinstance(value, str):
         return {kind: value}  # B: base64 text, as DynamoDB JSON writes it
     raise KeyArgumentError(f"{what} attribute {name!r} is {value!r}; a {kind} value is given as a JSON string")
+
+
+def _json(text: str) -> Any:
+    """JSON with exact numbers: parsed as floats, they keep 17 digits where a DynamoDB number has 38."""
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
 
 
 def _key_of(given: object, types: Mapping[str, str] | None, what: str) -> dict[str, dict[str, str]]:
@@ -560,7 +566,7 @@ def parse_key_argument(text: str, types: Mapping[str, str] | None, what: str = "
         KeyArgumentError: not JSON, not an object, or not this table's key attributes.
     """
     try:
-        given = json.loads(text)
+        given = _json(text)
     except json.JSONDecodeError as error:
         raise KeyArgumentError(
             f"{what} is not JSON ({error.msg} at character {error.pos}); expected e.g. "
@@ -586,7 +592,7 @@ def key_from_line(line: str, number: int, types: Mapping[str, str] | None, table
     """
     what = f"--keys line {number}"
     try:
-        given = json.loads(line)
+        given = _json(line)
     except json.JSONDecodeError as error:
         raise KeyArgumentError(
             f"{what} is not JSON ({error.msg} at character {error.pos}); expected a key such as "

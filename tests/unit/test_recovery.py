@@ -117,6 +117,7 @@ def test_the_deletion_time_is_read_from_the_version_name() -> None:
         f"{FOLDER}_dead-letters/{version_at(T0)}.json",
         f"{FOLDER}_dead-letters/{ENCODED}/{version_at(T0)}.json",
         f"{FOLDER}_dead-letters/2026/11/25/letter.json",
+        f"{FOLDER}_dead-letters/2026-11-25/{'0' * 64}.json",
         f"{FOLDER}_dead-letters",
         f"{FOLDER}{ENCODED}/notes.txt",
         f"{FOLDER}{ENCODED}/not-a-version.json",
@@ -281,6 +282,10 @@ def test_a_line_is_a_key_in_either_key_form_or_a_listing_line() -> None:
         ("{not json", "--keys line 3 is not JSON"),
         ('{"PK": "USER#1"}', "--keys line 3 names PK; this table's key is PK \\(S\\), SK \\(S\\)"),
         (
+            '{"PK": 1.5, "SK": "x"}',
+            "--keys line 3 attribute 'PK' is Decimal\\('1.5'\\); a S value is given as a JSON string",
+        ),
+        (
             _listing_line(f"archive/sessions/{ENCODED}/v.json", "sessions"),
             "listing of table 'sessions', not of 'orders'",
         ),
@@ -290,6 +295,13 @@ def test_a_line_is_a_key_in_either_key_form_or_a_listing_line() -> None:
 def test_a_bad_line_is_named_by_its_number(line: str, message: str) -> None:
     with pytest.raises(KeyArgumentError, match=message):
         keys_from_lines(["", json.dumps(ORDER), line], TYPES, "orders", FOLDER)
+
+
+@pytest.mark.parametrize("number", ["1.000000000000000000001", "12345678901234567890123"])
+def test_a_plain_number_in_a_line_reaches_the_key_exactly_not_as_a_float(number: str) -> None:
+    # a JSON number parsed as a float keeps 17 digits: 1.000000000000000000001 would be the key 1
+    line = f'{{"PK": "USER#1", "SK": {number}}}'
+    assert key_from_line(line, 1, {"PK": "S", "SK": "N"}, "orders", FOLDER) == f"PK(S)USER!231*SK(N){number}"
 
 
 def test_each_key_is_restored_once_however_often_the_lines_name_it() -> None:
