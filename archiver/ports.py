@@ -8,10 +8,10 @@ into which adapters translate whatever their SDK raises.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from archiver.archive import ArchiveObject
 
@@ -20,6 +20,8 @@ __all__ = [
     "DeadLetter",
     "DeadLetterSink",
     "DeadLetterUnavailableError",
+    "ItemWriteError",
+    "ItemWriter",
     "ObjectConflictError",
     "ObjectNotFoundError",
     "StoreUnavailableError",
@@ -72,8 +74,8 @@ class ArchiveStore(Protocol):
             ObjectConflictError: the key holds other content (only stores that can tell).
         """
 
-    def list_keys(self, prefix: str) -> Iterator[str]:
-        """Every object key under ``prefix``, in ascending order."""
+    def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
+        """Every object key under ``prefix`` (and after ``start_after``, where given), in ascending order."""
 
     def get(self, key: str) -> bytes:
         """The body of one object.
@@ -89,3 +91,25 @@ class DeadLetterSink(Protocol):
 
     def report(self, letter: DeadLetter) -> None:
         """Raises DeadLetterUnavailableError when the report could not be delivered."""
+
+
+class ItemWriteError(Exception):
+    """An item could not be written to (or read from) a table, after the adapter's own retries."""
+
+
+class ItemWriter(Protocol):
+    """Where restored items go: a table that takes an item only where no item has its key."""
+
+    def put_if_absent(self, table: str, item: Mapping[str, Any], key: Mapping[str, Mapping[str, str]]) -> bool:
+        """Write ``item`` (wire DynamoDB JSON) unless an item with ``key`` exists; True if written.
+
+        Raises:
+            ItemWriteError: it could not be written (throttled past the retries, rejected ...).
+        """
+
+    def exists(self, table: str, key: Mapping[str, Mapping[str, str]]) -> bool:
+        """Whether an item with ``key`` is in ``table`` now.
+
+        Raises:
+            ItemWriteError: the table could not be read.
+        """

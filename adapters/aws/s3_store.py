@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import structlog
 from botocore.exceptions import ClientError
@@ -106,8 +106,9 @@ class S3ArchiveStore:
 
         self._call("s3:PutObject", attempt, **context)
 
-    def list_keys(self, prefix: str) -> Iterator[str]:
-        """Every key under ``prefix``, ascending (S3 lists in UTF-8 binary order), page by page.
+    def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
+        """Every key under ``prefix`` after ``start_after``, ascending (S3 lists in UTF-8 binary
+        order), page by page: a page is fetched only when the one before is used up.
 
         Pages by continuation token rather than with a paginator so that each page is one retried
         call: a paginator's generator is dead after its first exception, and retrying ``next()`` on
@@ -118,6 +119,8 @@ class S3ArchiveStore:
             request: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": self._page_size}
             if token:
                 request["ContinuationToken"] = token
+            elif start_after:
+                request["StartAfter"] = start_after
             page = self._call("s3:ListObjectsV2", partial(self._client.list_objects_v2, **request), prefix=prefix)
             for item in page.get("Contents", []):
                 yield item["Key"]
@@ -138,6 +141,24 @@ class S3ArchiveStore:
             if isinstance(error.__cause__, AWSCallError) and error.__cause__.code in ("NoSuchKey", "404"):
                 raise ObjectNotFoundError(f"no object {key!r} in bucket {self.bucket!r}") from None
             raise
+
+    def deletion_kind(self, key: str) -> str | None:
+        """The deletion kind the object's metadata records (a HEAD: no body travels); None if it has none.
+
+        Raises:
+            ObjectNotFoundError: no object has this key.
+            StoreUnavailableError: it could not be read.
+        """
+        try:
+            head = self._call(
+                "s3:HeadObject", partial(self._client.head_object, Bucket=self.bucket, Key=key), object_key=key
+            )
+        except StoreUnavailableError as error:
+            if isinstance(error.__cause__, AWSCallError) and error.__cause__.code in ("NoSuchKey", "404"):
+                raise ObjectNotFoundError(f"no object {key!r} in bucket {self.bucket!r}") from None
+            raise
+        kind = head.get("Metadata", {}).get(METADATA_KIND)
+        return unquote(kind) if kind else None
 
     def _call(self, operation: str, fn: Callable[[], T], **context: Any) -> T:
         try:

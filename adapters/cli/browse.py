@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from adapters.cli import render
-from adapters.cli.app import open_app
-from adapters.cli.catalog import find_version, list_versions, parse_key_argument
-from adapters.cli.options import add_command, aws_options, key_options, version_option
+from adapters.cli.app import open_app, say
+from adapters.cli.catalog import (
+    find_version,
+    list_table_versions,
+    list_versions,
+    parse_key_argument,
+    read_body,
+    read_kinds,
+)
+from adapters.cli.options import add_command, aws_options, key_options, version_option, window_options
+from adapters.cli.progress import Progress
+from archiver.recovery import TimeWindow
 
 if TYPE_CHECKING:
     import argparse
@@ -28,24 +38,32 @@ def table_and_key(app: App, args: argparse.Namespace) -> tuple[TableConfig, dict
 
 
 def _list(args: argparse.Namespace) -> int:
+    window = TimeWindow(args.deleted_after, args.deleted_before)
     with open_app(args) as app:
         table, key = table_and_key(app, args)
-        versions = list_versions(app.store(), table.prefix, table.name, key, read_bodies=key is not None or args.kind)
+        store = app.store()
+        if key is not None:
+            versions = list_versions(store, table.prefix, table.name, key)
+        else:
+            with Progress(f"listing {table.name}") as progress:
+                versions = list_table_versions(
+                    store, table.prefix, table.name, concurrency=args.concurrency, on_page=progress.advance
+                )
+        versions = [v for v in versions if window.contains(v.deleted_time)]
+        problems: list[str] = []
+        if key is not None or args.kind is not None:
+            with ThreadPoolExecutor(args.concurrency) as pool, Progress("reading kinds", len(versions)) as progress:
+                versions, problems = read_kinds(store, versions, pool.map, progress.advance)
+            if args.kind is not None:
+                versions = [v for v in versions if v.kind == args.kind]
     if args.json:
-        print(json.dumps([_version_json(v) for v in versions], indent=2, ensure_ascii=False))
+        for version in versions:
+            print(json.dumps(version.json_line(), ensure_ascii=False, separators=(",", ":")))
     else:
         print(format_versions(versions))
-    return 0
-
-
-def _version_json(version: ArchivedVersion) -> dict[str, Any]:
-    return {
-        "deletedAt": version.deleted_at or None,
-        "kind": version.kind,
-        "key": version.key,
-        "version": version.version,
-        "objectKey": version.object_key,
-    }
+    for problem in problems:
+        say(f"archiver: error: {problem}")
+    return 1 if problems else 0
 
 
 def format_versions(versions: Sequence[ArchivedVersion]) -> str:
@@ -68,8 +86,8 @@ def _show(args: argparse.Namespace) -> int:
         table, key = table_and_key(app, args)
         assert key is not None  # --key is required for show
         store = app.store()
-        body = store.get(find_version(store, table.prefix, table.name, key, args.version).object_key)
-    print(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
+        body = read_body(store, find_version(store, table.prefix, table.name, key, args.version).object_key)
+    print(json.dumps(body, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -79,11 +97,17 @@ def register(commands: Any) -> None:
         "list",
         _list,
         "list archived versions of one key, or of a whole table, newest first",
-        "List archived deletions newest first: of one key (--key, one prefix query) or of the whole table.",
-        parents=[aws_options(), key_options(required=False)],
+        "List archived deletions newest first: of one key (--key, one prefix query) or of the whole table\n"
+        "(disjoint slices of its key space listed in parallel). --deleted-after/--deleted-before filter on\n"
+        "the deletion time in each object's name (no body is read); --kind reads each object's metadata.\n"
+        "--json prints one JSON object a line, which `archiver restore --keys FILE` reads back.",
+        parents=[aws_options(), key_options(required=False), window_options()],
     )
-    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    listing.add_argument("--kind", action="store_true", help="for a table listing, read each body for the kind column")
+    listing.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON lines (table, key, version, deletedAt, objectKey, and kind where read) instead of a table",
+    )
     add_command(
         commands,
         "show",

@@ -2,53 +2,77 @@
 
 A key given on the command line is parsed once (:func:`parse_key_argument`), encoded with the
 same ``encode_key`` the archiver used, and its versions are listed with ONE prefix query on its
-folder (``key_folder``): the encoding guarantees that folder holds no other key. A table listing
-reads what it can from the object keys (``decode_key``) and opens bodies only when asked.
+folder (``key_folder``): the encoding guarantees that folder holds no other key. A whole table is
+listed as disjoint slices of its key space in parallel (:func:`list_folder`, slices cut by
+``archiver.recovery.split_slice``), because one sequential ListObjectsV2 walk of millions of
+objects takes minutes at 1,000 keys a request. Deletion times come from the object keys; the
+deletion kind from each object's metadata (a HEAD, no body), and bodies are opened only when asked.
 """
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import json
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from archiver.archive import DEAD_LETTER_FOLDER, key_folder, table_folder
-from archiver.keys import InvalidKeyError, canonical_key, decode_key, encode_key
+from adapters.aws.dynamodb_items import item_from_wire
+from archiver.archive import key_folder, table_folder
+from archiver.keys import encode_key
+from archiver.ports import ArchiveStore, ObjectNotFoundError
+from archiver.recovery import (
+    KeyArgumentError,
+    ListingSlice,
+    continue_slice,
+    iso,
+    read_object_key,
+    split_slice,
+)
+from archiver.recovery import parse_key_argument as parse_key_text
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Iterator, Mapping
+    from datetime import datetime
 
     from adapters.config import KeySchema
-    from archiver.ports import ArchiveStore
 
 __all__ = [
+    "PAGE_SIZE",
+    "ArchiveCatalog",
     "ArchivedVersion",
     "CatalogError",
     "KeyArgumentError",
     "find_version",
     "item_from_wire",
+    "key_types",
+    "list_folder",
+    "list_table_versions",
     "list_versions",
     "parse_key_argument",
     "parse_object_key",
-    "restore_request",
+    "read_body",
+    "read_kinds",
 ]
 
-_TYPES = ("S", "N", "B")
-
-
-class KeyArgumentError(ValueError):
-    """A --key that is not a key of the table; the message shows what would be accepted."""
+#: Keys per ListObjectsV2 page (S3's maximum): a slice whose first page is full is split.
+PAGE_SIZE = 1000
 
 
 class CatalogError(LookupError):
-    """Nothing archived matches what was asked for."""
+    """Nothing archived matches what was asked for, or what is archived cannot be read."""
+
+
+class ArchiveCatalog(ArchiveStore, Protocol):
+    """What listing needs beyond the core's ArchiveStore: the kind from an object's metadata."""
+
+    def deletion_kind(self, key: str) -> str | None:
+        """The deletion kind an object's metadata records (no body read); None where it has none."""
 
 
 @dataclass(frozen=True, slots=True)
 class ArchivedVersion:
-    """One archive object, described from its key (and its body, where read)."""
+    """One archive object, described from its key (and its metadata or body, where read)."""
 
     object_key: str
     table: str
@@ -56,17 +80,29 @@ class ArchivedVersion:
     key: Mapping[str, Mapping[str, str]] | None  # None for a digest-form key (only the body has it)
     version: str
     deleted_at: str  # ISO 8601 UTC, from the version's time stamp; "" where the record had none
-    kind: str | None = None  # user / ttl, from the body; None where the body was not read
+    kind: str | None = None  # user / ttl, from the metadata or body; None where not read
+    deleted_time: datetime | None = None  # deleted_at as a time, for windows
+
+    def json_line(self) -> dict[str, Any]:
+        """The `list --json` line: what a person or `restore --keys` reads back; kind where it was read."""
+        line = {
+            "table": self.table,
+            "key": self.key,
+            "version": self.version,
+            "deletedAt": self.deleted_at or None,
+            "objectKey": self.object_key,
+        }
+        return line if self.kind is None else {**line, "kind": self.kind}
 
 
-def _typed(name: str, value: object, kind: str) -> dict[str, str]:
-    if value is None or isinstance(value, bool | dict | list):
-        raise KeyArgumentError(f"--key attribute {name!r} is {value!r}; expected a plain {kind} value")
-    if kind == "N" and isinstance(value, str | Decimal | float):  # float: only NaN and Infinity now
-        return {"N": str(value)}
-    if isinstance(value, str):
-        return {kind: value}  # B: base64 text, as DynamoDB JSON writes it
-    raise KeyArgumentError(f"--key attribute {name!r} is {value!r}; a {kind} value is given as a JSON string")
+def key_types(schema: KeySchema | None) -> dict[str, str] | None:
+    """The key attribute names and types a configured key_schema gives, for plain --key values."""
+    if schema is None:
+        return None
+    types: dict[str, str] = {schema.partition_key.name: schema.partition_key.type}
+    if schema.sort_key is not None:
+        types[schema.sort_key.name] = schema.sort_key.type
+    return types
 
 
 def parse_key_argument(text: str, schema: KeySchema | None) -> dict[str, dict[str, str]]:
@@ -78,74 +114,123 @@ def parse_key_argument(text: str, schema: KeySchema | None) -> dict[str, dict[st
     Raises:
         KeyArgumentError: not JSON, not an object, or not this table's key attributes.
     """
-    try:
-        given = json.loads(text, parse_float=Decimal, parse_int=Decimal)  # exact: a float keeps 17 digits, N 38
-    except json.JSONDecodeError as error:
-        raise KeyArgumentError(
-            f"--key is not JSON ({error.msg} at character {error.pos}); expected e.g. "
-            '\'{"PK": {"S": "USER#123"}}\' or, with a configured key_schema, \'{"PK": "USER#123"}\''
-        ) from None
-    if not isinstance(given, dict) or not given:
-        raise KeyArgumentError(f"--key is {given!r}; expected a JSON object of key attributes")
-    expected: dict[str, str] = {}
-    if schema is not None:
-        expected = {schema.partition_key.name: schema.partition_key.type}
-        if schema.sort_key is not None:
-            expected[schema.sort_key.name] = schema.sort_key.type
-        if set(given) != set(expected):
-            wanted = ", ".join(f"{name} ({kind})" for name, kind in expected.items())
-            raise KeyArgumentError(f"--key names {', '.join(sorted(given))}; this table's key is {wanted}")
-    key: dict[str, Any] = {}
-    for name, value in given.items():
-        if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _TYPES:
-            key[name] = value
-        elif name in expected:
-            key[name] = _typed(name, value, expected[name])
-        else:
-            raise KeyArgumentError(
-                f"--key attribute {name!r} is {value!r}: without a key_schema for the table, give DynamoDB "
-                f'JSON such as {{"{name}": {{"S": "..."}}}}'
-            )
-    try:
-        return canonical_key(key)
-    except InvalidKeyError as error:
-        raise KeyArgumentError(f"--key: {error}") from None
-
-
-def _iso(version: str) -> str:
-    stamp = version[:16]
-    if stamp.startswith("00000000"):
-        return ""
-    return f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}Z"
+    return parse_key_text(text, key_types(schema))
 
 
 def parse_object_key(object_key: str, prefix: str, table: str) -> ArchivedVersion | None:
-    """What an object key says about its deletion; None for an object that is not an archive version.
+    """What an object key says about its deletion; None for an object that is not an archive version
+    (such as the table's ``_dead-letters/`` folder)."""
+    name = read_object_key(object_key, table_folder(prefix, table))
+    if name is None:
+        return None
+    return ArchivedVersion(
+        object_key, table, name.encoded_key, name.key, name.version, iso(name.deleted_at), deleted_time=name.deleted_at
+    )
 
-    The table's ``_dead-letters/`` folder (letters too large for their queue) is passed over on
-    purpose: it holds no deletion, and no encoded key can be named so.
+
+def read_body(store: ArchiveStore, object_key: str) -> dict[str, Any]:
+    """An archive object's body as JSON.
+
+    Raises:
+        CatalogError: it is not a JSON object (written by hand, truncated, not ours).
     """
-    folder = table_folder(prefix, table)
-    if not object_key.startswith(folder) or not object_key.endswith(".json"):
-        return None
-    encoded, _, file_name = object_key[len(folder) :].partition("/")
-    if not encoded or encoded == DEAD_LETTER_FOLDER or not file_name or "/" in file_name:
-        return None
-    version = file_name.removesuffix(".json")
+    raw = store.get(object_key)
     try:
-        key = decode_key(encoded)
-    except ValueError:
-        return None
-    return ArchivedVersion(object_key, table, encoded, key, version, _iso(version))
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CatalogError(f"{object_key} is not an archive body: not JSON ({error})") from None
+    if not isinstance(body, dict):
+        raise CatalogError(f"{object_key} is not an archive body: a JSON {type(body).__name__}, not an object")
+    return body
 
 
 def _with_body(store: ArchiveStore, version: ArchivedVersion) -> ArchivedVersion:
-    body = json.loads(store.get(version.object_key))
-    kind = str(body.get("deletion", {}).get("kind") or "")
+    body = read_body(store, version.object_key)
+    deletion = body.get("deletion")
+    kind = str(deletion.get("kind") or "") if isinstance(deletion, dict) else ""
     key = version.key if version.key is not None else body.get("key")
-    return ArchivedVersion(
-        version.object_key, version.table, version.encoded_key, key, version.version, version.deleted_at, kind
+    return dataclasses.replace(version, key=key, kind=kind)
+
+
+def _read_slice(store: ArchiveStore, piece: ListingSlice, limit: int) -> tuple[ListingSlice, list[str]]:
+    """The first ``limit`` keys of a slice: one ListObjectsV2 page where ``limit`` is the store's page size."""
+    keys = store.list_keys(piece.prefix, piece.start_after)
+    page: list[str] = []
+    try:
+        for key in keys:
+            if piece.end_before is not None and key >= piece.end_before:
+                break
+            page.append(key)
+            if len(page) == limit:
+                break
+    finally:
+        close = getattr(keys, "close", None)
+        if close is not None:
+            close()  # a generator asked for no more: it fetches no further page
+    return piece, page
+
+
+def list_folder(
+    store: ArchiveStore,
+    folder: str,
+    *,
+    concurrency: int = 8,
+    page_size: int = PAGE_SIZE,
+    stop: Callable[[], bool] = lambda: False,
+    on_page: Callable[[int], None] = lambda _: None,
+) -> list[str] | None:
+    """Every key under ``folder`` that can be an archive version, ascending; None if ``stop()`` turned true.
+
+    The folder's first page is read; a slice whose page is full is split into disjoint slices
+    after the page (``split_slice``) while fewer than ``concurrency`` slices are in flight, and
+    read on page by page otherwise, so that threads are kept busy without a request more than
+    that needs. A small table costs one request, as a sequential walk would; each key is read
+    once (a split slice's page is kept, not read again).
+
+    Raises:
+        StoreUnavailableError: a page could not be read (after the store's retries).
+    """
+    found: list[str] = []
+    pool = ThreadPoolExecutor(concurrency, thread_name_prefix="list")
+    try:
+        pending: set[Future[tuple[ListingSlice, list[str]]]] = {
+            pool.submit(_read_slice, store, ListingSlice(folder), page_size)
+        }
+        while pending:
+            if stop():
+                return None
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                piece, page = future.result()
+                found.extend(page)
+                on_page(len(page))
+                if len(page) < page_size:
+                    continue
+                idle = len(pending) < concurrency
+                following = split_slice(piece, page, folder) if idle else [continue_slice(piece, page)]
+                pending |= {pool.submit(_read_slice, store, s, page_size) for s in following}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    found.sort()
+    return found
+
+
+def list_table_versions(
+    store: ArchiveStore,
+    prefix: str,
+    table: str,
+    *,
+    concurrency: int = 8,
+    page_size: int = PAGE_SIZE,
+    on_page: Callable[[int], None] = lambda _: None,
+) -> list[ArchivedVersion]:
+    """Every archived version of a table (parallel listing), newest first; dead letters and strays left out."""
+    keys = list_folder(
+        store, table_folder(prefix, table), concurrency=concurrency, page_size=page_size, on_page=on_page
     )
+    found = [v for v in (parse_object_key(k, prefix, table) for k in keys or []) if v is not None]
+    found.sort(key=lambda v: (v.version, v.object_key), reverse=True)
+    return found
 
 
 def list_versions(
@@ -155,11 +240,39 @@ def list_versions(
     key: Mapping[str, Mapping[str, str]] | None = None,
     read_bodies: bool = False,
 ) -> list[ArchivedVersion]:
-    """Archived versions of one key (one prefix query) or of the whole table, newest first."""
+    """Archived versions of one key (one prefix query) or of the whole table, newest first.
+
+    Raises:
+        CatalogError: ``read_bodies`` and a body is not JSON (the message names its object key).
+    """
     folder = key_folder(prefix, table, encode_key(key)) if key is not None else table_folder(prefix, table)
     found = [v for v in (parse_object_key(k, prefix, table) for k in store.list_keys(folder)) if v is not None]
     found.sort(key=lambda v: (v.version, v.object_key), reverse=True)
     return [_with_body(store, v) for v in found] if read_bodies else found
+
+
+def read_kinds(
+    store: ArchiveCatalog,
+    versions: list[ArchivedVersion],
+    mapper: Callable[..., Iterator[Any]] = map,
+    on_read: Callable[[], None] = lambda: None,
+) -> tuple[list[ArchivedVersion], list[str]]:
+    """The versions with their kind (a HEAD each; the body only where the metadata has none), and one
+    line per object whose kind could not be read, naming it (those keep kind None)."""
+
+    def one(version: ArchivedVersion) -> tuple[ArchivedVersion, str | None]:
+        try:
+            kind = store.deletion_kind(version.object_key)
+            if kind is None:
+                return _with_body(store, version), None  # written without metadata (by hand, or copied)
+        except (CatalogError, ObjectNotFoundError) as error:
+            return version, str(error)
+        finally:
+            on_read()
+        return dataclasses.replace(version, kind=kind), None
+
+    read = list(mapper(one, versions))
+    return [v for v, _ in read], [problem for _, problem in read if problem is not None]
 
 
 def find_version(
@@ -184,38 +297,3 @@ def find_version(
             f"{len(matches)} archived versions of {shown} start with {version!r}; the versions are: {listed}"
         )
     return matches[0]
-
-
-def item_from_wire(value: Any) -> Any:
-    """An archived image (wire DynamoDB JSON, binaries as base64) -> what boto3's put_item takes."""
-    if isinstance(value, dict):
-        if len(value) == 1:
-            ((kind, inner),) = value.items()
-            if kind == "B" and isinstance(inner, str):
-                return {"B": base64.b64decode(inner)}
-            if kind == "BS" and isinstance(inner, list):
-                return {"BS": [base64.b64decode(member) for member in inner]}
-        return {name: item_from_wire(inner) for name, inner in value.items()}
-    if isinstance(value, list):
-        return [item_from_wire(inner) for inner in value]
-    return value
-
-
-def restore_request(body: Mapping[str, Any], table: str) -> dict[str, Any]:
-    """The PutItem request that puts an archived image back, only where no item has its key.
-
-    Raises:
-        CatalogError: the archive holds no image (the stream had no old images), so nothing to put.
-    """
-    if body.get("imageMissing") or not isinstance(body.get("image"), dict):
-        raise CatalogError(
-            f"the archived deletion of {json.dumps(body.get('key'))} holds no image (its stream carried no old "
-            "images), so there is nothing to restore"
-        )
-    key_name = sorted(body["key"])[0]
-    return {
-        "TableName": table,
-        "Item": item_from_wire(body["image"]),
-        "ConditionExpression": "attribute_not_exists(#key)",
-        "ExpressionAttributeNames": {"#key": key_name},
-    }

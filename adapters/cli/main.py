@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
+from adapters.aws.dynamodb_items import TableNotFoundError
 from adapters.aws.sqs_queue_reader import QueueError
 from adapters.cli import browse, configuration, cost, demo, redrive, restore, run
 from adapters.cli.app import say
@@ -22,7 +23,8 @@ from adapters.local.checkpoints import CheckpointError
 from adapters.local.embedded import LocalAWSError
 from adapters.local.local_pipe import SourceError
 from adapters.local.provisioning import ProvisionError
-from archiver.ports import StoreUnavailableError
+from archiver.ports import ItemWriteError, StoreUnavailableError
+from archiver.recovery import RecoveryError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -39,6 +41,9 @@ _USER_ERRORS = (
     LocalAWSError,
     StoreUnavailableError,
     QueueError,
+    RecoveryError,
+    TableNotFoundError,
+    ItemWriteError,
 )
 #: In the order `archiver --help` lists them.
 _GROUPS = (run, browse, restore, redrive, configuration, cost, demo)

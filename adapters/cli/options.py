@@ -11,8 +11,11 @@ import argparse
 import math
 from typing import TYPE_CHECKING, Any
 
+from archiver.recovery import WindowError, parse_time
+
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -22,7 +25,9 @@ __all__ = [
     "bounded_float",
     "bounded_int",
     "key_options",
+    "utc_time",
     "version_option",
+    "window_options",
 ]
 
 DEFAULT_CONFIG = "config/local.yaml"
@@ -61,6 +66,14 @@ def bounded_float(low: float, *, inclusive: bool = False) -> Callable[[str], flo
     return parse
 
 
+def utc_time(text: str) -> datetime:
+    """An argparse type: an ISO 8601 time in UTC (``2026-11-25T10:00:00Z``; a date alone is midnight UTC)."""
+    try:
+        return parse_time(text)
+    except WindowError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def aws_options() -> argparse.ArgumentParser:
     """--config and --embedded: which environment, and which endpoint."""
     options = argparse.ArgumentParser(add_help=False)
@@ -75,8 +88,8 @@ def aws_options() -> argparse.ArgumentParser:
     return options
 
 
-def key_options(*, required: bool) -> argparse.ArgumentParser:
-    """--table and --key: one configured table, and (required or not) one item key."""
+def key_options(*, required: bool, without: str = "the whole table") -> argparse.ArgumentParser:
+    """--table and --key: one configured table, and (required or not: then ``without`` says what else) one key."""
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("--table", required=True, help="a table named in the configuration")
     options.add_argument(
@@ -84,8 +97,33 @@ def key_options(*, required: bool) -> argparse.ArgumentParser:
         required=required,
         metavar="JSON",
         help='the item key: DynamoDB JSON {"PK": {"S": "USER#123"}}, or plain {"PK": "USER#123"} where the '
-        "table's key_schema is configured (binary values as base64)"
-        + ("" if required else "; without it, the whole table"),
+        "table's key_schema is configured (binary values as base64)" + ("" if required else f"; without it, {without}"),
+    )
+    return options
+
+
+def window_options(*, concurrency: int = 16) -> argparse.ArgumentParser:
+    """--deleted-after/--deleted-before (after <= deleted-at < before), --kind and --concurrency:
+    which deletions of a table, and how many requests at once."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--deleted-after",
+        type=utc_time,
+        metavar="TIME",
+        help="deletions at or after TIME, ISO 8601 UTC (2026-11-25T10:00:00Z; a date alone is midnight UTC)",
+    )
+    options.add_argument(
+        "--deleted-before", type=utc_time, metavar="TIME", help="deletions strictly before TIME (same format)"
+    )
+    options.add_argument(
+        "--kind", choices=["user", "ttl"], help="only deletions of this kind: by a caller (user) or by TTL (ttl)"
+    )
+    options.add_argument(
+        "--concurrency",
+        type=bounded_int(1, 256),
+        default=concurrency,
+        metavar="N",
+        help=f"requests at once, 1-256 (default {concurrency})",
     )
     return options
 

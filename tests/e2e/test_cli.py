@@ -113,7 +113,7 @@ def test_list_show_and_restore_find_a_key_by_its_plain_values(
     plain = json.dumps({"PK": AWKWARD[0][0], "SK": AWKWARD[0][1]})
     # list: the three deletions of one key, newest first
     assert main(["list", *common, "--key", plain, "--json"]) == 0
-    versions = json.loads(capsys.readouterr().out)
+    versions = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(versions) == 3 and [v["kind"] for v in versions] == ["user"] * 3
     assert versions == sorted(versions, key=lambda v: v["version"], reverse=True)
     # show: the latest body is the third round

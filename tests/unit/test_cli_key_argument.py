@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from adapters.cli.catalog import KeyArgumentError, item_from_wire, parse_key_argument, restore_request
+from adapters.cli.catalog import KeyArgumentError, item_from_wire, parse_key_argument
 from adapters.config import KeyAttribute, KeySchema
+from archiver.keys import encode_key
+from archiver.recovery import ArchivedImage, image_to_restore
 
 ORDERS = KeySchema(partition_key=KeyAttribute(name="PK", type="S"), sort_key=KeyAttribute(name="SK", type="N"))
 SESSIONS = KeySchema(partition_key=KeyAttribute(name="session_id", type="B"))
@@ -58,20 +62,20 @@ def test_a_bad_key_says_what_would_be_accepted(text: str, schema: KeySchema | No
         parse_key_argument(text, schema)
 
 
-def test_restore_puts_binary_values_back_as_bytes_and_only_where_absent() -> None:
+def test_restore_puts_binary_values_back_as_bytes() -> None:
+    key = {"session_id": {"B": "AP8="}}
     body = {
-        "key": {"session_id": {"B": "AP8="}},
+        "key": key,
         "image": {"session_id": {"B": "AP8="}, "tags": {"BS": ["AQ=="]}, "m": {"M": {"x": {"B": "Ag=="}}}},
         "imageMissing": False,
     }
-    request = restore_request(body, "sessions")
-    assert request["Item"] == {
+    image = image_to_restore(json.dumps(body).encode(), encode_key(key))
+    assert isinstance(image, ArchivedImage)
+    assert item_from_wire(image.item) == {
         "session_id": {"B": b"\x00\xff"},
         "tags": {"BS": [b"\x01"]},
         "m": {"M": {"x": {"B": b"\x02"}}},
     }
-    assert request["ConditionExpression"] == "attribute_not_exists(#key)"
-    assert request["ExpressionAttributeNames"] == {"#key": "session_id"}
 
 
 def test_item_from_wire_leaves_other_types_alone() -> None:

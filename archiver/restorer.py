@@ -1,0 +1,139 @@
+"""Restorer: archived items back into a table, one outcome per key, never over a live item.
+
+The decisions are :mod:`archiver.recovery`'s; this service wires them to the ports: it reads the
+chosen version from the ArchiveStore and puts its image through an ItemWriter, whose put is
+conditional on the key being free. That one condition is what makes a restore safe to run again
+after an interruption: every key restored the first time is ``present`` the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from archiver.ports import ItemWriteError, ObjectNotFoundError, StoreUnavailableError
+from archiver.recovery import (
+    ArchiveBodyError,
+    ArchivedImage,
+    KeyOutcome,
+    KeyPlan,
+    Outcome,
+    Skip,
+    TimeWindow,
+    choose_version,
+    image_to_restore,
+    read_object_key,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from archiver.policy import DeletionKind
+    from archiver.ports import ArchiveStore, ItemWriter
+    from archiver.recovery import ArchiveName
+
+__all__ = ["Restorer"]
+
+
+@dataclass(frozen=True)
+class Restorer:
+    """Restores keys of the table archived under ``folder`` into ``table``.
+
+    Attributes:
+        folder: the archived table's folder, ``<prefix>/<table>/``.
+        table: the table written to (the archived one, or another with the same key).
+        window: which deletions count; unbounded, the newest version of each key.
+        kind: restore only keys whose chosen deletion is of this kind.
+        dry_run: write nothing; say what would be written (``would restore``, or ``present``).
+        target_key: the written table's key attribute names, where known: an archived key with
+            other attributes fails with the reason instead of reaching the table.
+    """
+
+    store: ArchiveStore
+    writer: ItemWriter
+    folder: str
+    table: str
+    window: TimeWindow = field(default_factory=TimeWindow)
+    kind: DeletionKind | None = None
+    dry_run: bool = False
+    target_key: frozenset[str] | None = None
+
+    def run(
+        self,
+        plans: Iterable[KeyPlan],
+        mapper: Callable[..., Iterator[KeyOutcome]] = map,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> Iterator[KeyOutcome]:
+        """One outcome per plan, in order; once ``stop()`` is true, the keys not begun are ``not attempted``.
+
+        ``mapper`` runs the keys (a bounded thread pool's ``map`` in the CLI); a key already begun
+        when ``stop()`` turns true finishes, so a write in flight is never abandoned half-way.
+        """
+
+        def one(plan: KeyPlan) -> KeyOutcome:
+            if stop():
+                return KeyOutcome(plan.encoded_key, Outcome.NOT_ATTEMPTED)
+            return self.restore(plan)
+
+        return mapper(one, plans)
+
+    def restore(self, plan: KeyPlan) -> KeyOutcome:
+        """The outcome of one key; an unexpected error fails that key only, with the reason."""
+        try:
+            return self._restore(plan)
+        except Exception as error:  # noqa: BLE001 - a bug for one key must not stop the others
+            return KeyOutcome(
+                plan.encoded_key, Outcome.FAILED, reason=f"internal error: {type(error).__name__}: {error}"
+            )
+
+    def _restore(self, plan: KeyPlan) -> KeyOutcome:
+        encoded = plan.encoded_key
+        try:
+            names = plan.names if plan.names is not None else self._versions(encoded)
+        except StoreUnavailableError as error:
+            return KeyOutcome(encoded, Outcome.FAILED, reason=f"listing its versions failed: {error}")
+        choice = choose_version(names, self.window)
+        if isinstance(choice, Skip):
+            return _skipped(encoded, choice)
+        name = choice.name
+        try:
+            decided = image_to_restore(self.store.get(name.object_key), encoded, self.kind)
+        except (StoreUnavailableError, ObjectNotFoundError) as error:
+            return _failed(name, f"reading the archive failed: {error}")
+        except ArchiveBodyError as error:
+            return _failed(name, f"{name.object_key} is not a usable archive: {error}")
+        if isinstance(decided, Skip):
+            return _skipped(encoded, Skip(decided.reason, name))
+        if self.target_key is not None and set(decided.key) != self.target_key:
+            return _failed(
+                name,
+                f"the archived key has {', '.join(sorted(decided.key))}; table {self.table!r} has "
+                f"{', '.join(sorted(self.target_key))}",
+            )
+        try:
+            outcome = self._write(decided)
+        except ItemWriteError as error:
+            return _failed(name, str(error), decided)
+        return KeyOutcome(encoded, outcome, decided.key, name.version, name.object_key, missing=decided.missing)
+
+    def _versions(self, encoded: str) -> tuple[ArchiveName, ...]:
+        names = (read_object_key(k, self.folder) for k in self.store.list_keys(f"{self.folder}{encoded}/"))
+        return tuple(n for n in names if n is not None)
+
+    def _write(self, image: ArchivedImage) -> Outcome:
+        if self.dry_run:
+            return Outcome.PRESENT if self.writer.exists(self.table, image.key) else Outcome.WOULD_RESTORE
+        written = self.writer.put_if_absent(self.table, image.item, image.key)
+        return Outcome.RESTORED if written else Outcome.PRESENT
+
+
+def _skipped(encoded: str, skip: Skip) -> KeyOutcome:
+    name = skip.name
+    if name is None:
+        return KeyOutcome(encoded, Outcome.SKIPPED, reason=skip.reason)
+    return KeyOutcome(encoded, Outcome.SKIPPED, name.key, name.version, name.object_key, skip.reason)
+
+
+def _failed(name: ArchiveName, reason: str, image: ArchivedImage | None = None) -> KeyOutcome:
+    key = image.key if image is not None else name.key
+    return KeyOutcome(name.encoded_key, Outcome.FAILED, key, name.version, name.object_key, reason)

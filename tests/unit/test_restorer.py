@@ -1,0 +1,208 @@
+"""Restorer on fakes: a window of deletions goes back once, never over a live item, with reasons for the rest."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from archiver.keys import encode_key
+from archiver.policy import DeletionKind, TablePolicy
+from archiver.recovery import (
+    DELETED_AGAIN,
+    NO_IMAGE,
+    KeyOutcome,
+    KeyPlan,
+    Outcome,
+    TimeWindow,
+    plan_window,
+    read_object_key,
+)
+from archiver.restorer import Restorer
+from tests.deletions import Deletions
+from tests.fakes import FakeArchiveStore, FakeItemWriter
+
+FOLDER = "archive/orders/"
+T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+WINDOW = TimeWindow(T0, T0 + timedelta(hours=1))
+
+
+def order(n: int) -> dict[str, Any]:
+    return {"PK": {"S": f"USER#{n}"}, "SK": {"S": "ORDER"}}
+
+
+def minutes(m: float) -> datetime:
+    return T0 + timedelta(minutes=m)
+
+
+@pytest.fixture
+def store() -> FakeArchiveStore:
+    return FakeArchiveStore()
+
+
+@pytest.fixture
+def writer() -> FakeItemWriter:
+    return FakeItemWriter()
+
+
+def restorer(store: FakeArchiveStore, writer: FakeItemWriter, **options: Any) -> Restorer:
+    return Restorer(store, writer, FOLDER, "orders", **({"window": WINDOW} | options))
+
+
+def plans(store: FakeArchiveStore, window: TimeWindow = WINDOW) -> list[KeyPlan]:
+    names = (read_object_key(k, FOLDER) for k in store.list_keys(FOLDER))
+    return plan_window((n for n in names if n is not None), window)
+
+
+def outcomes_by_key(outcomes: list[KeyOutcome]) -> dict[str, KeyOutcome]:
+    return {o.encoded_key: o for o in outcomes}
+
+
+def test_each_key_deleted_in_the_window_goes_back_as_its_newest_deletion_there(
+    store: FakeArchiveStore, writer: FakeItemWriter
+) -> None:
+    deletions = Deletions(store)
+    deletions.delete(order(1), minutes(-5), {"v": {"S": "before the window"}})
+    deletions.delete(order(1), minutes(10), {"v": {"S": "first in window"}})
+    newest = deletions.delete(order(1), minutes(20), {"v": {"S": "second in window"}})
+    deletions.delete(order(2), minutes(59), {"v": {"S": "last minute"}})
+    deletions.delete(order(3), minutes(60), {"v": {"S": "at the end: outside"}})
+    # when
+    outcomes = list(restorer(store, writer).run(plans(store)))
+    # then
+    assert [o.outcome for o in outcomes] == [Outcome.RESTORED, Outcome.RESTORED]
+    assert outcomes_by_key(outcomes)[encode_key(order(1))].object_key == newest
+    items = writer.tables["orders"]
+    assert items[encode_key(order(1))]["v"] == {"S": "second in window"}
+    assert items[encode_key(order(2))]["v"] == {"S": "last minute"}
+    assert encode_key(order(3)) not in items
+
+
+def test_a_live_item_is_counted_present_and_kept(store: FakeArchiveStore, writer: FakeItemWriter) -> None:
+    Deletions(store).delete(order(1), minutes(5), {"v": {"S": "archived"}})
+    writer.tables["orders"] = {encode_key(order(1)): {**order(1), "v": {"S": "re-created"}}}
+    (outcome,) = restorer(store, writer).run(plans(store))
+    assert outcome.outcome is Outcome.PRESENT
+    assert writer.tables["orders"][encode_key(order(1))]["v"] == {"S": "re-created"}
+
+
+def test_a_key_deleted_again_after_the_window_is_skipped_with_the_reason(
+    store: FakeArchiveStore, writer: FakeItemWriter
+) -> None:
+    deletions = Deletions(store)
+    deletions.delete(order(1), minutes(5))
+    later = deletions.delete(order(1), minutes(90))
+    (outcome,) = restorer(store, writer).run(plans(store))
+    assert (outcome.outcome, outcome.reason, outcome.object_key) == (Outcome.SKIPPED, DELETED_AGAIN, later)
+    assert writer.tables == {}
+
+
+def test_no_image_is_skipped_and_dropped_attributes_are_named(store: FakeArchiveStore, writer: FakeItemWriter) -> None:
+    Deletions(store).delete(order(1), minutes(5), keys_only=True)
+    Deletions(store, policy=TablePolicy(drop_attributes=frozenset({"card"}))).delete(
+        order(2), minutes(6), {"card": {"S": "4111"}, "v": {"S": "kept"}}
+    )
+    found = outcomes_by_key(list(restorer(store, writer).run(plans(store))))
+    assert (found[encode_key(order(1))].outcome, found[encode_key(order(1))].reason) == (Outcome.SKIPPED, NO_IMAGE)
+    assert (found[encode_key(order(2))].outcome, found[encode_key(order(2))].missing) == (Outcome.RESTORED, ("card",))
+    assert writer.tables["orders"][encode_key(order(2))] == {**order(2), "v": {"S": "kept"}}
+
+
+def test_the_kind_filter_restores_only_that_kind(store: FakeArchiveStore, writer: FakeItemWriter) -> None:
+    deletions = Deletions(store)
+    deletions.delete(order(1), minutes(5))
+    deletions.delete(order(2), minutes(6), ttl=True)
+    found = outcomes_by_key(list(restorer(store, writer, kind=DeletionKind.USER).run(plans(store))))
+    assert found[encode_key(order(1))].outcome is Outcome.RESTORED
+    assert (found[encode_key(order(2))].outcome, found[encode_key(order(2))].reason) == (
+        Outcome.SKIPPED,
+        "deleted by ttl, not user",
+    )
+
+
+def test_a_dry_run_writes_nothing_and_says_what_it_would_do(store: FakeArchiveStore, writer: FakeItemWriter) -> None:
+    Deletions(store).delete(order(1), minutes(5))
+    Deletions(store).delete(order(2), minutes(5))
+    writer.tables["orders"] = {encode_key(order(2)): order(2)}
+    outcomes = list(restorer(store, writer, dry_run=True).run(plans(store)))
+    assert [o.outcome for o in outcomes] == [Outcome.WOULD_RESTORE, Outcome.PRESENT]
+    assert writer.writes == 0
+
+
+def test_a_stopped_run_finishes_what_it_began_and_a_rerun_restores_each_key_once(
+    store: FakeArchiveStore, writer: FakeItemWriter
+) -> None:
+    deletions = Deletions(store)
+    for n in range(10):
+        deletions.delete(order(n), minutes(n))
+    stop = threading.Event()
+    first: list[KeyOutcome] = []
+    for outcome in restorer(store, writer).run(plans(store), stop=stop.is_set):
+        first.append(outcome)
+        if len(first) == 4:
+            stop.set()  # as Ctrl-C does
+    assert [o.outcome for o in first] == [Outcome.RESTORED] * 4 + [Outcome.NOT_ATTEMPTED] * 6
+    second = list(restorer(store, writer).run(plans(store)))
+    assert [o.outcome for o in second] == [Outcome.PRESENT] * 4 + [Outcome.RESTORED] * 6
+    assert writer.writes == 10
+
+
+def test_a_failed_key_does_not_stop_the_others_and_says_why(store: FakeArchiveStore, writer: FakeItemWriter) -> None:
+    deletions = Deletions(store)
+    for n in range(3):
+        deletions.delete(order(n), minutes(n))
+    writer.fail_next = 1
+    outcomes = list(restorer(store, writer).run(plans(store)))
+    assert [o.outcome for o in outcomes] == [Outcome.FAILED, Outcome.RESTORED, Outcome.RESTORED]
+    assert "injected failure" in (outcomes[0].reason or "")
+
+
+def test_a_body_that_is_not_an_archive_fails_that_key_naming_the_object(
+    store: FakeArchiveStore, writer: FakeItemWriter
+) -> None:
+    object_key = Deletions(store).delete(order(1), minutes(5))
+    store.objects[object_key] = b"<html>not json</html>"
+    (outcome,) = restorer(store, writer).run(plans(store))
+    assert outcome.outcome is Outcome.FAILED
+    assert f"{object_key} is not a usable archive: the body is not JSON" in (outcome.reason or "")
+
+
+def test_a_target_table_with_another_key_fails_before_any_write(
+    store: FakeArchiveStore, writer: FakeItemWriter
+) -> None:
+    Deletions(store).delete(order(1), minutes(5))
+    (outcome,) = restorer(store, writer, target_key=frozenset({"id"})).run(plans(store))
+    assert outcome.outcome is Outcome.FAILED
+    assert outcome.reason == "the archived key has PK, SK; table 'orders' has id"
+    assert writer.writes == 0
+
+
+def test_keys_given_without_their_versions_are_listed_one_folder_each(
+    store: FakeArchiveStore, writer: FakeItemWriter
+) -> None:
+    deletions = Deletions(store)
+    deletions.delete(order(1), minutes(5), {"v": {"S": "old"}})
+    deletions.delete(order(1), minutes(500), {"v": {"S": "newest"}})
+    deletions.delete(order(2), minutes(5))
+    store.lists = 0
+    given = [KeyPlan(encode_key(order(1))), KeyPlan(encode_key({"PK": {"S": "never"}, "SK": {"S": "archived"}}))]
+    outcomes = list(restorer(store, writer, window=TimeWindow()).run(given))
+    assert [o.outcome for o in outcomes] == [Outcome.RESTORED, Outcome.SKIPPED]
+    assert outcomes[1].reason == "nothing archived"
+    assert writer.tables["orders"][encode_key(order(1))]["v"] == {"S": "newest"}
+    assert store.lists == 2  # one prefix query per key, never the table
+
+
+def test_numbers_and_binaries_reach_the_writer_exactly_as_archived(
+    store: FakeArchiveStore, writer: FakeItemWriter
+) -> None:
+    image = {"n": {"N": "-0.00000000000000000000000000000000000012345678901234567890123456789012345678"}}
+    image |= {"b": {"B": "AP8="}, "ns": {"NS": ["1E+125", "99999999999999999999999999999999999999"]}}
+    Deletions(store).delete(order(1), minutes(5), image)
+    (outcome,) = restorer(store, writer).run(plans(store))
+    assert outcome.outcome is Outcome.RESTORED
+    written = writer.tables["orders"][encode_key(order(1))]
+    assert json.dumps(written, sort_keys=True) == json.dumps({**order(1), **image}, sort_keys=True)
