@@ -37,6 +37,7 @@ __all__ = [
     "ArchiveObject",
     "build_archive_object",
     "dead_letter_key",
+    "escape_lone_surrogates",
     "key_folder",
     "table_folder",
 ]
@@ -110,11 +111,21 @@ def _body(item: DeletedItem, policy: TablePolicy) -> dict[str, Any]:
     }
 
 
+def escape_lone_surrogates(json_text: str) -> str:
+    """JSON text that UTF-8 can hold: each lone surrogate written as its ``\\uXXXX`` escape.
+
+    Valid for JSON text only (a surrogate can only stand inside a string there), and exact:
+    ``json.loads`` gives back the same string. Bodies, ``show`` and ``--json`` output all use it,
+    because a terminal or a pipe in UTF-8 refuses such a character outright.
+    """
+    return _SURROGATE.sub(lambda lone: f"\\u{ord(lone[0]):04x}", json_text)
+
+
 def build_archive_object(item: DeletedItem, policy: TablePolicy) -> ArchiveObject:
     """The object that archives ``item`` under ``policy``; the same item always gives the same object."""
     key = f"{key_folder(policy.prefix, item.table, item.encoded_key)}{version_of(item)}.json"
     body = json.dumps(_body(item, policy), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    body = _SURROGATE.sub(lambda lone: f"\\u{ord(lone[0]):04x}", body)
+    body = escape_lone_surrogates(body)
     return ArchiveObject(
         key=key,
         body=body.encode("utf-8"),

@@ -18,6 +18,7 @@ from adapters.cli.catalog import (
 )
 from adapters.cli.options import add_command, aws_options, key_options, version_option, window_options
 from adapters.cli.progress import Progress
+from archiver.archive import escape_lone_surrogates
 from archiver.recovery import TimeWindow
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def _list(args: argparse.Namespace) -> int:
                 versions = [v for v in versions if v.kind == args.kind]
     if args.json:
         for version in versions:
-            print(json.dumps(version.json_line(), ensure_ascii=False, separators=(",", ":")))
+            print(escape_lone_surrogates(json.dumps(version.json_line(), ensure_ascii=False, separators=(",", ":"))))
     else:
         print(format_versions(versions))
     for problem in problems:
@@ -87,7 +88,7 @@ def _show(args: argparse.Namespace) -> int:
         assert key is not None  # --key is required for show
         store = app.store()
         body = read_body(store, find_version(store, table.prefix, table.name, key, args.version).object_key)
-    print(json.dumps(body, indent=2, ensure_ascii=False))
+    print(escape_lone_surrogates(json.dumps(body, indent=2, ensure_ascii=False)))
     return 0
 
 

@@ -82,4 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"archiver: error: {type(error).__name__}: {error}")
     except KeyboardInterrupt:
         say("archiver: interrupted")
+    except Exception as error:  # a bug of ours: one line, the traceback only when asked for
+        if os.environ.get("ARCHIVER_TRACEBACK"):
+            raise
+        say(
+            f"archiver: internal error: {type(error).__name__}: {error} (a bug: please report it with the "
+            "command; ARCHIVER_TRACEBACK=1 shows where it happened)"
+        )
     return 1

@@ -30,7 +30,7 @@ from adapters.cli.options import (
     window_options,
 )
 from adapters.cli.progress import Progress
-from archiver.archive import table_folder
+from archiver.archive import escape_lone_surrogates, table_folder
 from archiver.policy import DeletionKind
 from archiver.recovery import (
     ArchiveBodyError,
@@ -115,7 +115,7 @@ def _restore_one(app: App, args: argparse.Namespace, writer: DynamoDBItemWriter,
         raise CatalogError(f"the archived deletion {version.object_key} is {decided.reason}: there is nothing to put")
     if args.dry_run:
         print(f"would put into {target} (only if absent), from {version.object_key}:")
-        print(json.dumps(decided.item, indent=2, ensure_ascii=False))
+        print(escape_lone_surrogates(json.dumps(decided.item, indent=2, ensure_ascii=False)))
         return 0
     if not writer.put_if_absent(target, decided.item, decided.key):
         say(f"archiver: not restored: the item exists in {target}; it was not overwritten")
@@ -169,7 +169,12 @@ def _restore_many(
             for outcome in restorer.run(plans, pool.map, stop.is_set):
                 outcomes.append(outcome)
                 if report is not None:
-                    report.write(json.dumps(outcome.report_line(), ensure_ascii=False, separators=(",", ":")) + "\n")
+                    report.write(
+                        escape_lone_surrogates(
+                            json.dumps(outcome.report_line(), ensure_ascii=False, separators=(",", ":"))
+                        )
+                        + "\n"
+                    )
                 progress.advance()
     print(render.table(("outcome", "keys"), summarise(outcomes), numeric=(1,)))
     return _verdict(outcomes, args.report)

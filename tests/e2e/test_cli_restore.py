@@ -287,3 +287,20 @@ def test_restore_flags_that_do_not_go_together_are_usage_errors(
     assert "--deleted-after go with --keys FILE or a window" in capsys.readouterr().err
     assert main([*base, "--deleted-after", "2026-11-25T10:00"]) == 2
     assert "has no time zone; add Z for UTC" in capsys.readouterr().err
+
+
+def test_show_prints_a_body_holding_a_lone_surrogate_as_its_escape_not_a_traceback(
+    environment: LocalEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = environment
+    object_key = deletions(env).delete(order("x"), at(1))
+    body = json.loads(env.clients.s3.get_object(Bucket=env.config.bucket, Key=object_key)["Body"].read())
+    body["image"]["note"] = {"S": "half \ud800 a pair"}
+    stored = json.dumps(body).encode()  # ASCII with the \ud800 escape: valid UTF-8, as archive bodies are
+    env.clients.s3.put_object(Bucket=env.config.bucket, Key=object_key, Body=stored)
+
+    assert main(["show", "--config", env.config_path, "--table", env.orders, "--key", json.dumps(order("x"))]) == 0
+
+    out = capsys.readouterr().out
+    assert "half \\ud800 a pair" in out
+    assert json.loads(out)["image"]["note"] == {"S": "half \ud800 a pair"}

@@ -108,3 +108,19 @@ def test_logs_and_retry_warnings_go_to_stderr_so_stdout_stays_parseable(capsys: 
     captured = capsys.readouterr()
     json.loads(captured.out)  # stdout holds the schema alone
     assert "aws call retrying" in captured.err
+
+
+def test_an_unexpected_error_is_one_line_naming_it_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(_args: object) -> int:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr("adapters.cli.configuration._schema", broken)
+
+    assert main(["config", "schema"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("archiver: internal error: ZeroDivisionError: division by zero (a bug: please report it")
+    monkeypatch.setenv("ARCHIVER_TRACEBACK", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(["config", "schema"])
