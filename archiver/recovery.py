@@ -172,11 +172,10 @@ class TimeWindow:
         return moment is not None and self.before is not None and moment >= self.before
 
     def describe(self) -> str:
-        if not self.bounded:
-            return "any time"
-        lower = f"{iso(self.after)} <= " if self.after else ""
-        upper = f" < {iso(self.before)}" if self.before else ""
-        return f"{lower}deleted-at{upper}"
+        """The window in words, for a person: "at or after X and before Y"."""
+        parts = [f"at or after {iso(self.after)}"] if self.after else []
+        parts += [f"before {iso(self.before)}"] if self.before else []
+        return " and ".join(parts) or "at any time"
 
 
 # -- object keys --------------------------------------------------------------------------------

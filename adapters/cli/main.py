@@ -8,7 +8,9 @@ stderr too, so ``--json`` output on stdout always parses.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
@@ -82,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"archiver: error: {type(error).__name__}: {error}")
     except KeyboardInterrupt:
         say("archiver: interrupted")
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other tools do
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # a stdout without a descriptor
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the last flush must not fail again
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe
     except Exception as error:  # a bug of ours: one line, the traceback only when asked for
         if os.environ.get("ARCHIVER_TRACEBACK"):
             raise

@@ -124,3 +124,19 @@ def test_an_unexpected_error_is_one_line_naming_it_not_a_traceback(
     monkeypatch.setenv("ARCHIVER_TRACEBACK", "1")
     with pytest.raises(ZeroDivisionError):
         main(["config", "schema"])
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class ClosedPipe:
+        def write(self, _text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+
+    assert main(["config", "schema"]) == 141
+    assert capsys.readouterr().err == ""
