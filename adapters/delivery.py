@@ -4,7 +4,8 @@ A batch (pipe or event source mapping) names the records that were neither archi
 dead-lettered in ``batchItemFailures``, so only those are retried; a single record (EventBridge
 rule, or a bare record) raises, so Lambda's asynchronous retries and on-failure destination apply.
 The Lambda handler and the CLI's local pipe both call :func:`handle`, so the local run exercises
-exactly the deployed code; neither reads the environment here.
+exactly the deployed code; neither reads the environment here. Each passes its own metrics: the
+function writes EMF lines (``adapters/metrics.py``), the local pipe none (it keeps its own tally).
 """
 
 from __future__ import annotations
@@ -17,17 +18,21 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from adapters.logs import log_outcomes
+from adapters.metrics import NoMetrics
 from archiver.envelopes import Delivery, UnknownEnvelope, failure_identifier, read_delivery
 from archiver.records import record_id_of
 from archiver.service import Failed, summarise
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from concurrent.futures import ThreadPoolExecutor
 
+    from adapters.metrics import Metrics
     from archiver.service import Archiver, Outcome
 
 __all__ = ["EventNotArchivedError", "RecordMapper", "RecordNotArchivedError", "handle"]
+
+_NO_METRICS = NoMetrics()  # what the CLI's local pipe and most tests pass: they keep their own counts
 
 
 class RecordNotArchivedError(Exception):
@@ -65,8 +70,8 @@ def _traced(fn: Callable[..., Any], *args: Any) -> Any:
     return fn(*args)
 
 
-def handle(event: object, archiver: Archiver) -> dict[str, Any] | None:
-    """Archive the REMOVE records of one delivery and answer as its shape expects.
+def handle(event: object, archiver: Archiver, metrics: Metrics = _NO_METRICS) -> dict[str, Any] | None:
+    """Archive the REMOVE records of one delivery, report them to ``metrics``, answer as its shape expects.
 
     Returns:
         ``{"batchItemFailures": [...]}`` for a pipe or event-source-mapping batch, naming exactly
@@ -80,11 +85,25 @@ def handle(event: object, archiver: Archiver) -> dict[str, Any] | None:
     delivery = read_delivery(event)
     if isinstance(delivery, UnknownEnvelope):
         outcome = archiver.dead_letter_event(event, delivery.reason)
+        metrics.publish([outcome], [time.time()])
         log_outcomes([event], [outcome], shape="unknown", elapsed_ms=_ms_since(started))
         if isinstance(outcome, Failed):
             raise EventNotArchivedError(outcome.reason)
         return None
-    return _answer(delivery, archiver.archive(delivery.records), started)
+    outcomes, settled_at = _archive(archiver, delivery.records)
+    metrics.publish(outcomes, settled_at)
+    return _answer(delivery, outcomes, started)
+
+
+def _archive(archiver: Archiver, records: Sequence[object]) -> tuple[list[Outcome], list[float]]:
+    """The outcomes in record order, and when each was known (epoch seconds): the moment its record
+    was archived, give or take the records before it still in flight on the pool."""
+    outcomes: list[Outcome] = []
+    settled_at: list[float] = []
+    for outcome in archiver.archive_each(records):
+        settled_at.append(time.time())
+        outcomes.append(outcome)
+    return outcomes, settled_at
 
 
 def _answer(delivery: Delivery, outcomes: list[Outcome], started: float) -> dict[str, Any] | None:

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     kms_key_id: str | None = Field(None, description="KMS key for SSE-KMS; SSE-S3 when unset.")
     max_concurrency: int = Field(8, ge=1, le=64, description="Records of one batch archived at once.")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Log level.")
+    metrics_namespace: str = Field(
+        "DynamoArchive",
+        min_length=1,
+        max_length=255,
+        pattern="^[0-9A-Za-z._/#: -]+$",
+        description="CloudWatch namespace of the EMF metrics the function writes.",
+    )
 
     _split_capture = field_validator("capture", "drop_attributes", mode="before")(_split)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from archiver.archive import build_archive_object
 from archiver.policy import Policies
@@ -23,6 +23,9 @@ from archiver.ports import (
     StoreUnavailableError,
 )
 from archiver.records import DeletedItem, NotADeletion, Unreadable, read_record, record_id_of
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 __all__ = ["Archived", "Archiver", "DeadLettered", "Failed", "Outcome", "Skipped", "summarise"]
 
@@ -37,6 +40,9 @@ class Archived:
     table: str
     encoded_key: str
     object_key: str
+    #: When the deletion happened (the record's ApproximateCreationDateTime), so an adapter can
+    #: measure how long archiving it took; None where the record carries no time.
+    deleted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +100,12 @@ class Archiver:
 
     def archive(self, records: Sequence[object]) -> list[Outcome]:
         """One outcome per record, in the order given."""
-        return list(self.mapper(self._archive_one, records, range(len(records))))
+        return list(self.archive_each(records))
+
+    def archive_each(self, records: Sequence[object]) -> Iterator[Outcome]:
+        """One outcome per record, in the order given, each as soon as it and those before it are
+        settled: the caller can tell when each record was archived without the core reading a clock."""
+        return self.mapper(self._archive_one, records, range(len(records)))
 
     def dead_letter_event(self, event: object, reason: str) -> Outcome:
         """Report a whole event that holds no records we can read (an unknown envelope)."""
@@ -110,8 +121,8 @@ class Archiver:
     def _decide(self, raw: object, index: int) -> Outcome:
         parsed = read_record(raw, self.policies, index)
         match parsed:
-            case NotADeletion(record_id, event_name):
-                return Skipped(record_id, f"{event_name} is not a deletion")
+            case NotADeletion(record_id, event_name, table):
+                return Skipped(record_id, f"{event_name} is not a deletion", table)
             case Unreadable(record_id, reason, table):
                 return self._dead_letter(DeadLetter(record_id, reason, "Unreadable", raw, table))
             case DeletedItem():
@@ -133,7 +144,7 @@ class Archiver:
                 item.record_id, reason, type(error).__name__, raw, item.table, attempts, obj.key, item.encoded_key
             )
             return self._dead_letter(letter)
-        return Archived(item.record_id, item.table, item.encoded_key, obj.key)
+        return Archived(item.record_id, item.table, item.encoded_key, obj.key, item.deleted_at)
 
     def _dead_letter(self, letter: DeadLetter) -> Outcome:
         try:

@@ -32,7 +32,7 @@ ENV_LEVEL_VARIABLES = {
     "batch_size", "maximum_batching_window_in_seconds", "starting_position", "parallelization_factor",
     "maximum_retry_attempts", "maximum_record_age_in_seconds", "on_partial_batch_item_failure",
     "maximum_event_age_in_seconds", "async_retry_attempts", "dead_letter_retention_seconds",
-    "create_alarms", "alarm_topic_arn", "tags",
+    "metrics_namespace", "create_alarms", "alarm_topic_arn", "tags",
 }  # fmt: skip
 
 

@@ -141,14 +141,14 @@ def test_pool_mapper_keeps_outcomes_in_input_order(events):
 def test_cold_start_with_a_wrong_setting_names_the_variable(monkeypatch, events):
     monkeypatch.delenv("ARCHIVER_BUCKET", raising=False)
     monkeypatch.setenv("ARCHIVER_MAX_CONCURRENCY", "0")
-    lambda_handler._archiver.cache_clear()
+    lambda_handler._wiring.cache_clear()
 
     with pytest.raises(SettingsError) as raised:
         lambda_handler.handler(events.eventbridge(), None)
 
     assert "ARCHIVER_BUCKET" in str(raised.value)
     assert "ARCHIVER_MAX_CONCURRENCY" in str(raised.value)
-    lambda_handler._archiver.cache_clear()
+    lambda_handler._wiring.cache_clear()
 
 
 def test_importing_the_handler_needs_no_environment_and_loads_no_test_tools():

@@ -151,16 +151,17 @@ resource "aws_lambda_function" "this" {
   # Exactly the fields of adapters.settings.Settings (tests/terraform checks it).
   environment {
     variables = {
-      ARCHIVER_BUCKET          = var.bucket_name
-      ARCHIVER_PREFIX          = var.prefix
-      ARCHIVER_DLQ_URL         = aws_sqs_queue.dead_letters.url
-      ARCHIVER_TABLE           = var.table_name
-      ARCHIVER_CAPTURE         = join(",", sort(var.capture))
-      ARCHIVER_TTL_ATTRIBUTE   = var.ttl_attribute == null ? "" : var.ttl_attribute
-      ARCHIVER_DROP_ATTRIBUTES = join(",", sort(var.drop_attributes))
-      ARCHIVER_KMS_KEY_ID      = var.kms_key_arn
-      ARCHIVER_MAX_CONCURRENCY = tostring(var.max_concurrency)
-      ARCHIVER_LOG_LEVEL       = var.log_level
+      ARCHIVER_BUCKET            = var.bucket_name
+      ARCHIVER_PREFIX            = var.prefix
+      ARCHIVER_DLQ_URL           = aws_sqs_queue.dead_letters.url
+      ARCHIVER_TABLE             = var.table_name
+      ARCHIVER_CAPTURE           = join(",", sort(var.capture))
+      ARCHIVER_TTL_ATTRIBUTE     = var.ttl_attribute == null ? "" : var.ttl_attribute
+      ARCHIVER_DROP_ATTRIBUTES   = join(",", sort(var.drop_attributes))
+      ARCHIVER_KMS_KEY_ID        = var.kms_key_arn
+      ARCHIVER_MAX_CONCURRENCY   = tostring(var.max_concurrency)
+      ARCHIVER_LOG_LEVEL         = var.log_level
+      ARCHIVER_METRICS_NAMESPACE = var.metrics_namespace
     }
   }
 

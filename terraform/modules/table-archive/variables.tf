@@ -255,6 +255,18 @@ variable "log_level" {
   }
 }
 
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the Embedded Metric Format metrics the function writes (ARCHIVER_METRICS_NAMESPACE): Archived, DeadLettered, Failed, Skipped and ArchiveLag, by Table."
+  type        = string
+  default     = "DynamoArchive"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9A-Za-z._/#: -]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace is 1 to 255 of A-Z a-z 0-9 . - _ / # : and space, and does not start with AWS/ (reserved for AWS services)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Days the function's logs are kept."
   type        = number
