@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import structlog
 
 from adapters import lambda_handler
 from adapters.delivery import EventNotArchivedError, RecordMapper, RecordNotArchivedError, handle
@@ -164,3 +166,23 @@ def test_importing_the_handler_needs_no_environment_and_loads_no_test_tools():
     )
 
     assert result.stdout.strip() == ""
+
+
+def test_a_single_record_runs_inline_with_its_record_id_bound_and_a_batch_on_the_pool(events):
+    seen: list[tuple[int, object]] = []
+
+    class RecordingStore(FakeArchiveStore):
+        def put(self, obj):
+            seen.append((threading.get_ident(), structlog.contextvars.get_contextvars().get("record_id")))
+            super().put(obj)
+
+    records = events.removes(3)
+    with ThreadPoolExecutor(2) as pool:
+        archiver = Archiver(RecordingStore(), FakeDeadLetterSink(), mapper=RecordMapper(pool))
+        handle(events.eventbridge(records[0]), archiver)
+        handle(events.pipe(records[1:]), archiver)
+
+    (single_thread, single_id), *batch = seen
+    assert (single_thread, single_id) == (threading.get_ident(), records[0]["eventID"])
+    assert {thread for thread, _ in batch} != {threading.get_ident()}
+    assert sorted(record_id for _, record_id in batch) == sorted(r["eventID"] for r in records[1:])
