@@ -97,8 +97,11 @@ def log_outcomes(
 
     Returns the counts per outcome, as logged.
     """
+    verbose = _log.is_enabled_for(logging.DEBUG)  # else archived and skipped records cost no call at all
     for raw, outcome in zip(records, outcomes, strict=True):
         match outcome:
+            case Archived() | Skipped() if not verbose:
+                continue
             case Archived(record_id, table, encoded_key, object_key):
                 _log.debug(
                     "record archived", record_id=record_id, table=table, encoded_key=encoded_key, object_key=object_key

@@ -68,6 +68,7 @@ MAX_VALUES_PER_METRIC = 100
 UNKNOWN_TABLE = "(unknown)"
 
 _COUNT_DEFINITIONS = [{"Name": name, "Unit": "Count"} for name, _ in COUNTS]
+_COUNTED_AS = {kind: name for name, kind in COUNTS}
 _LAG_DEFINITION = {"Name": LAG, "Unit": "Milliseconds"}
 
 
@@ -114,16 +115,15 @@ def emf_documents(
     lags: dict[str, list[int]] = {}
     for outcome, settled in zip(outcomes, settled_at, strict=True):
         table = outcome.table or UNKNOWN_TABLE
-        per_table = counts.setdefault(table, dict.fromkeys((name for name, _ in COUNTS), 0))
-        lag = lags.setdefault(table, [])
-        for name, kind in COUNTS:
-            if isinstance(outcome, kind):
-                per_table[name] += 1
-                break
+        per_table = counts.get(table)
+        if per_table is None:
+            per_table = counts[table] = dict.fromkeys(_COUNTED_AS.values(), 0)
+            lags[table] = []
+        per_table[_COUNTED_AS[type(outcome)]] += 1
         if isinstance(outcome, Archived) and outcome.deleted_at is not None:
             # Never below 0: the deletion time is whole seconds, so a record archived within the
             # second it was deleted in can look archived before it was deleted.
-            lag.append(max(0, round((settled - outcome.deleted_at.timestamp()) * 1000)))
+            lags[table].append(max(0, round((settled - outcome.deleted_at.timestamp()) * 1000)))
     documents = []
     for table in sorted(counts):
         values = lags[table]
