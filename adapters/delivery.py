@@ -4,30 +4,36 @@ A batch (pipe or event source mapping) names the records that were neither archi
 dead-lettered in ``batchItemFailures``, so only those are retried; a single record (EventBridge
 rule, or a bare record) raises, so Lambda's asynchronous retries and on-failure destination apply.
 The Lambda handler and the CLI's local pipe both call :func:`handle`, so the local run exercises
-exactly the deployed code; neither reads the environment here.
+exactly the deployed code; neither reads the environment here. Each passes its own metrics: the
+function writes EMF lines (``adapters/metrics.py``), the local pipe none (it keeps its own tally).
 """
 
 from __future__ import annotations
 
 import contextvars
 import time
+from collections.abc import Sized
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from adapters.logs import log_outcomes
+from adapters.metrics import NoMetrics
 from archiver.envelopes import Delivery, UnknownEnvelope, failure_identifier, read_delivery
 from archiver.records import record_id_of
 from archiver.service import Failed, summarise
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from concurrent.futures import ThreadPoolExecutor
 
+    from adapters.metrics import Metrics
     from archiver.service import Archiver, Outcome
 
 __all__ = ["EventNotArchivedError", "RecordMapper", "RecordNotArchivedError", "handle"]
+
+_NO_METRICS = NoMetrics()  # what the CLI's local pipe and most tests pass: they keep their own counts
 
 
 class RecordNotArchivedError(Exception):
@@ -43,6 +49,9 @@ class RecordMapper:
     """The Archiver's ``mapper``: runs ``fn(record, index)`` per record, on a pool if given, and
     yields the results in input order (``executor.map`` does; ``as_completed`` would not).
 
+    A single record (every bus delivery) runs inline in the caller's thread: handing it to a
+    worker and waiting for it would only add a thread switch each way to its wall and CPU time.
+
     Each record runs in a copy of the caller's logging context with its ``record_id`` bound, so
     lines logged deep in an adapter (a retry) name the record and the request: worker threads do
     not inherit context variables by themselves.
@@ -56,7 +65,10 @@ class RecordMapper:
         def run(*args: Any) -> Any:
             return context.copy().run(_traced, fn, *args)
 
-        return self.executor.map(run, *iterables) if self.executor else map(run, *iterables)
+        records = iterables[0] if iterables else ()
+        if self.executor is None or (isinstance(records, Sized) and len(records) <= 1):
+            return map(run, *iterables)
+        return self.executor.map(run, *iterables)
 
 
 def _traced(fn: Callable[..., Any], *args: Any) -> Any:
@@ -65,8 +77,8 @@ def _traced(fn: Callable[..., Any], *args: Any) -> Any:
     return fn(*args)
 
 
-def handle(event: object, archiver: Archiver) -> dict[str, Any] | None:
-    """Archive the REMOVE records of one delivery and answer as its shape expects.
+def handle(event: object, archiver: Archiver, metrics: Metrics = _NO_METRICS) -> dict[str, Any] | None:
+    """Archive the REMOVE records of one delivery, report them to ``metrics``, answer as its shape expects.
 
     Returns:
         ``{"batchItemFailures": [...]}`` for a pipe or event-source-mapping batch, naming exactly
@@ -80,11 +92,25 @@ def handle(event: object, archiver: Archiver) -> dict[str, Any] | None:
     delivery = read_delivery(event)
     if isinstance(delivery, UnknownEnvelope):
         outcome = archiver.dead_letter_event(event, delivery.reason)
+        metrics.publish([outcome], [time.time()])
         log_outcomes([event], [outcome], shape="unknown", elapsed_ms=_ms_since(started))
         if isinstance(outcome, Failed):
             raise EventNotArchivedError(outcome.reason)
         return None
-    return _answer(delivery, archiver.archive(delivery.records), started)
+    outcomes, settled_at = _archive(archiver, delivery.records)
+    metrics.publish(outcomes, settled_at)
+    return _answer(delivery, outcomes, started)
+
+
+def _archive(archiver: Archiver, records: Sequence[object]) -> tuple[list[Outcome], list[float]]:
+    """The outcomes in record order, and when each was known (epoch seconds): the moment its record
+    was archived, give or take the records before it still in flight on the pool."""
+    outcomes: list[Outcome] = []
+    settled_at: list[float] = []
+    for outcome in archiver.archive_each(records):
+        settled_at.append(time.time())
+        outcomes.append(outcome)
+    return outcomes, settled_at
 
 
 def _answer(delivery: Delivery, outcomes: list[Outcome], started: float) -> dict[str, Any] | None:

@@ -2,8 +2,9 @@
 
 ``handler`` builds everything once per process, lazily, on the first invocation (so importing
 this module needs neither AWS nor the environment), then hands each delivery to
-:func:`adapters.delivery.handle`, which answers it the way its shape expects. Terraform and users
-name this module's ``handler``; keep it here.
+:func:`adapters.delivery.handle`, which answers it the way its shape expects and reports it as EMF
+metric lines on stdout (``adapters/metrics.py``). Terraform and users name this module's
+``handler``; keep it here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from adapters.aws.s3_store import S3ArchiveStore
 from adapters.aws.sqs_dead_letters import NoDeadLetterQueue, SQSDeadLetterSink
 from adapters.delivery import RecordMapper, handle
 from adapters.logs import configure_logging
+from adapters.metrics import EMFMetrics
 from adapters.settings import load_settings
 from archiver.service import Archiver
 
@@ -76,16 +78,16 @@ def build(settings: Settings, clients: AwsClients | None = None, policies: Polic
 
 
 @functools.cache
-def _archiver() -> Archiver:
+def _wiring() -> tuple[Archiver, EMFMetrics]:
     """Cold start: settings (a wrong one raises, naming the variable), logging, clients, wiring."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    return build(settings)
+    return build(settings), EMFMetrics(settings.metrics_namespace)
 
 
 def handler(event: Any, context: Any) -> dict[str, Any] | None:
     """Lambda entry point: archive the REMOVE records of one invocation; report the ones not archived."""
-    archiver = _archiver()
+    archiver, metrics = _wiring()
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(aws_request_id=getattr(context, "aws_request_id", None))
-    return handle(event, archiver)
+    return handle(event, archiver, metrics)

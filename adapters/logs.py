@@ -24,28 +24,33 @@ from archiver.service import Archived, DeadLettered, Failed, Skipped, summarise
 if TYPE_CHECKING:
     from archiver.service import Outcome
 
-__all__ = ["configure_logging", "log_outcomes", "wants_json"]
+__all__ = ["configure_logging", "log_outcomes", "wants_json", "write_line"]
 
 _log = structlog.get_logger("adapters.lambda_handler")
+_lines = threading.Lock()
+
+
+def write_line(line: str, *, to_stderr: bool = False) -> None:
+    """Write ``line`` and a newline, whole, to whatever ``sys.stdout`` (or ``sys.stderr``) is now.
+
+    Binding the stream once (structlog's PrintLogger does) breaks when a test runner or a tool
+    swaps ``sys.stdout`` later; the lock keeps lines from concurrent worker threads whole, log
+    lines and metric lines alike (CloudWatch Logs reads one JSON document per line).
+    """
+    stream = sys.stderr if to_stderr else sys.stdout
+    with _lines:
+        stream.write(line + "\n")
+        stream.flush()
 
 
 class _LineLogger:
-    """Writes whole lines to whatever ``sys.stdout`` (or ``sys.stderr``) is at the time of the call.
-
-    Binding the stream once (structlog's PrintLogger does) breaks when a test runner or a tool
-    swaps ``sys.stdout`` later; the lock keeps lines from concurrent worker threads whole.
-    """
-
-    _lock = threading.Lock()
+    """structlog's logger: each rendered event is one :func:`write_line`."""
 
     def __init__(self, to_stderr: bool) -> None:
         self._to_stderr = to_stderr
 
     def msg(self, message: str) -> None:
-        stream = sys.stderr if self._to_stderr else sys.stdout
-        with self._lock:
-            stream.write(message + "\n")
-            stream.flush()
+        write_line(message, to_stderr=self._to_stderr)
 
     log = debug = info = warning = warn = error = critical = exception = fatal = msg
 
@@ -92,8 +97,11 @@ def log_outcomes(
 
     Returns the counts per outcome, as logged.
     """
+    verbose = _log.is_enabled_for(logging.DEBUG)  # else archived and skipped records cost no call at all
     for raw, outcome in zip(records, outcomes, strict=True):
         match outcome:
+            case Archived() | Skipped() if not verbose:
+                continue
             case Archived(record_id, table, encoded_key, object_key):
                 _log.debug(
                     "record archived", record_id=record_id, table=table, encoded_key=encoded_key, object_key=object_key

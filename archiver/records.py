@@ -85,6 +85,7 @@ class NotADeletion:
 
     record_id: str
     event_name: str
+    table: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +134,9 @@ def read_record(raw: object, policies: Policies, index: int = 0) -> ParsedRecord
             "DynamoDB stream record with eventName and dynamodb",
         )
     event_name = raw.get("eventName")
-    if event_name in ("INSERT", "MODIFY"):
-        return NotADeletion(record_id, event_name)
     table = table_from_arn(raw.get("eventSourceARN")) or policies.fallback_table
+    if event_name in ("INSERT", "MODIFY"):
+        return NotADeletion(record_id, event_name, table)
     if event_name != "REMOVE":
         return Unreadable(record_id, f"eventName is {event_name!r}; expected 'INSERT', 'MODIFY' or 'REMOVE'", table)
     if table is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.exceptions import ConnectionClosedError
 
@@ -112,7 +114,7 @@ def test_handler_entry_point_builds_once_per_process(aws, s3, sqs, queue_url, mo
     monkeypatch.setenv("ARCHIVER_DLQ_URL", queue_url)
     configured: list[str] = []  # logging is process-wide: record the call rather than leak it
     monkeypatch.setattr(lambda_handler, "configure_logging", configured.append)
-    lambda_handler._archiver.cache_clear()
+    lambda_handler._wiring.cache_clear()
     lambda_handler._clients.cache_clear()
     try:
         first = lambda_handler.handler(events.pipe(), None)
@@ -120,9 +122,27 @@ def test_handler_entry_point_builds_once_per_process(aws, s3, sqs, queue_url, mo
 
         assert first == second == {"batchItemFailures": []}
         assert configured == ["INFO"]
-        assert lambda_handler._archiver.cache_info().misses == 1
+        assert lambda_handler._wiring.cache_info().misses == 1
         assert lambda_handler._clients.cache_info().misses == 1
         assert len(bucket_objects(s3)) == 2
     finally:
-        lambda_handler._archiver.cache_clear()
+        lambda_handler._wiring.cache_clear()
         lambda_handler._clients.cache_clear()
+
+
+def test_handler_entry_point_writes_metrics_in_the_configured_namespace(
+    aws, s3, sqs, queue_url, monkeypatch, events, capsys
+):
+    monkeypatch.setenv("ARCHIVER_BUCKET", BUCKET)
+    monkeypatch.setenv("ARCHIVER_DLQ_URL", queue_url)
+    monkeypatch.setenv("ARCHIVER_METRICS_NAMESPACE", "Ops/Archive")
+    monkeypatch.setattr(lambda_handler, "configure_logging", lambda level: None)  # process-wide: leave it
+    lambda_handler._wiring.cache_clear()
+    try:
+        lambda_handler.handler(events.pipe(events.removes(2)), None)
+    finally:
+        lambda_handler._wiring.cache_clear()
+
+    (document,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Ops/Archive"
+    assert (document["Table"], document["Archived"], len(document["ArchiveLag"])) == ("orders", 2, 2)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import structlog
 
 from adapters import lambda_handler
 from adapters.delivery import EventNotArchivedError, RecordMapper, RecordNotArchivedError, handle
@@ -186,14 +188,14 @@ def test_pool_mapper_keeps_outcomes_in_input_order(events):
 def test_cold_start_with_a_wrong_setting_names_the_variable(monkeypatch, events):
     monkeypatch.delenv("ARCHIVER_BUCKET", raising=False)
     monkeypatch.setenv("ARCHIVER_MAX_CONCURRENCY", "0")
-    lambda_handler._archiver.cache_clear()
+    lambda_handler._wiring.cache_clear()
 
     with pytest.raises(SettingsError) as raised:
         lambda_handler.handler(events.eventbridge(), None)
 
     assert "ARCHIVER_BUCKET" in str(raised.value)
     assert "ARCHIVER_MAX_CONCURRENCY" in str(raised.value)
-    lambda_handler._archiver.cache_clear()
+    lambda_handler._wiring.cache_clear()
 
 
 def test_importing_the_handler_needs_no_environment_and_loads_no_test_tools():
@@ -209,3 +211,23 @@ def test_importing_the_handler_needs_no_environment_and_loads_no_test_tools():
     )
 
     assert result.stdout.strip() == ""
+
+
+def test_a_single_record_runs_inline_with_its_record_id_bound_and_a_batch_on_the_pool(events):
+    seen: list[tuple[int, object]] = []
+
+    class RecordingStore(FakeArchiveStore):
+        def put(self, obj):
+            seen.append((threading.get_ident(), structlog.contextvars.get_contextvars().get("record_id")))
+            super().put(obj)
+
+    records = events.removes(3)
+    with ThreadPoolExecutor(2) as pool:
+        archiver = Archiver(RecordingStore(), FakeDeadLetterSink(), mapper=RecordMapper(pool))
+        handle(events.eventbridge(records[0]), archiver)
+        handle(events.pipe(records[1:]), archiver)
+
+    (single_thread, single_id), *batch = seen
+    assert (single_thread, single_id) == (threading.get_ident(), records[0]["eventID"])
+    assert {thread for thread, _ in batch} != {threading.get_ident()}
+    assert sorted(record_id for _, record_id in batch) == sorted(r["eventID"] for r in records[1:])

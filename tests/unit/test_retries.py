@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from botocore.exceptions import (
     ConnectTimeoutError,
@@ -75,3 +77,40 @@ def test_a_bug_in_the_call_is_not_disguised_as_an_aws_error():
 
     with pytest.raises(KeyError):
         RetryPolicy(initial_wait=0.001).call("s3:PutObject", broken)
+
+
+def test_the_time_budget_counts_from_the_first_attempt():
+    # given a first attempt that used up the whole budget before failing retryably
+    calls = []
+
+    def slow_then_throttled() -> None:
+        calls.append(1)
+        time.sleep(0.05)
+        raise client_error("SlowDown", 503)
+
+    # then no second attempt starts
+    with pytest.raises(AWSCallError) as raised:
+        RetryPolicy(attempts=5, max_delay=0.04, initial_wait=0.001, max_wait=0.001).call(
+            "s3:PutObject", slow_then_throttled
+        )
+
+    assert (len(calls), raised.value.attempts, raised.value.retryable) == (1, 1, True)
+
+
+def test_a_retried_call_counts_every_attempt_and_returns_the_last_answer():
+    calls = []
+
+    def throttled_twice() -> str:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise client_error("SlowDown", 503)
+        return "ok"
+
+    def always_throttled() -> None:
+        raise client_error("SlowDown", 503)
+
+    assert RetryPolicy(initial_wait=0.001, max_wait=0.001).call("s3:PutObject", throttled_twice) == "ok"
+    assert len(calls) == 3
+    with pytest.raises(AWSCallError) as raised:
+        RetryPolicy(attempts=3, initial_wait=0.001, max_wait=0.001).call("s3:PutObject", always_throttled)
+    assert (raised.value.attempts, raised.value.code) == (3, "SlowDown")

@@ -26,6 +26,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         "KMS_KEY_ID",
         "MAX_CONCURRENCY",
         "LOG_LEVEL",
+        "METRICS_NAMESPACE",
     ):
         monkeypatch.delenv(f"ARCHIVER_{name}", raising=False)
     monkeypatch.setenv("ARCHIVER_BUCKET", "archive-bucket")
@@ -50,6 +51,8 @@ def test_settings_read_comma_separated_lists(env: pytest.MonkeyPatch) -> None:
         ("ARCHIVER_MAX_CONCURRENCY", "0"),
         ("ARCHIVER_PREFIX", "/lead"),
         ("ARCHIVER_LOG_LEVEL", "LOUD"),
+        ("ARCHIVER_METRICS_NAMESPACE", "Archive!"),
+        ("ARCHIVER_METRICS_NAMESPACE", ""),
     ],
 )
 def test_wrong_settings_name_the_variable(env: pytest.MonkeyPatch, variable: str, value: str) -> None:
