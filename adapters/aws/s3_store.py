@@ -40,16 +40,12 @@ if TYPE_CHECKING:
     from archiver.archive import ArchiveObject
 
 __all__ = [
-    "METADATA_ENCODED_KEY",
     "METADATA_KIND",
-    "METADATA_TABLE",
     "S3ArchiveStore",
     "already_exists",
     "encryption_parameters",
 ]
 
-METADATA_ENCODED_KEY = "archiver-encoded-key"
-METADATA_TABLE = "archiver-table"
 METADATA_KIND = "archiver-deletion-kind"
 _ALREADY_EXISTS = "PreconditionFailed"
 T = TypeVar("T")
@@ -58,6 +54,9 @@ _log = structlog.get_logger("adapters.aws.s3_store")
 
 class S3ArchiveStore:
     """Archive objects in ``bucket``, encrypted at rest (SSE-S3, or SSE-KMS with ``kms_key_id``).
+
+    An object's only user metadata is its deletion kind (see ``_metadata``): its table and encoded
+    key are in its key already, and every header is CPU on each put.
 
     Args:
         client: an S3 client, ideally from ``adapters.aws.clients.aws_clients`` (botocore retries off).
@@ -185,16 +184,16 @@ def already_exists(error: Exception) -> bool:
 
 
 def _metadata(obj: ArchiveObject) -> dict[str, str]:
-    """S3 user metadata travels in HTTP headers, so it must be ASCII: anything else is %-encoded.
+    """The object's user metadata: only the deletion kind, which ``archiver list --kind`` reads with a
+    HEAD (no body travels). The table and the encoded key are not repeated here: the object key
+    (``<prefix>/<table>/<encoded key>/<version>.json``) already carries both. Each metadata entry is
+    one more HTTP header that botocore builds, validates and signs on every put, CPU time on a
+    function billed by its duration.
 
-    The encoded key and the deletion kind are ASCII by construction; a table name from a record's
-    ARN is too, but one from configuration is not checked, so it is quoted to be safe.
+    User metadata travels in HTTP headers, so it must be ASCII: anything else is %-encoded. The kind
+    is ASCII by construction; it is quoted all the same, to be safe.
     """
-    return {
-        METADATA_ENCODED_KEY: _ascii(obj.encoded_key),
-        METADATA_TABLE: _ascii(obj.table),
-        METADATA_KIND: _ascii(obj.kind),
-    }
+    return {METADATA_KIND: _ascii(obj.kind)}
 
 
 def _ascii(value: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from adapters.aws.retries import RetryPolicy
-from adapters.aws.s3_store import METADATA_ENCODED_KEY, METADATA_KIND, METADATA_TABLE, S3ArchiveStore
+from adapters.aws.s3_store import METADATA_KIND, S3ArchiveStore
 from archiver.archive import ArchiveObject
 from archiver.keys import decode_key
 from archiver.ports import ObjectNotFoundError, StoreUnavailableError
@@ -55,8 +55,8 @@ def test_awkward_characters_in_the_key_survive_the_round_trip(store, s3, events)
 
     (listed,) = store.list_keys("archive/orders/")
     assert listed == obj.key
-    head = s3.head_object(Bucket=BUCKET, Key=listed)
-    assert decode_key(head["Metadata"][METADATA_ENCODED_KEY]) == keys
+    _prefix, _table, encoded_key, _version = listed.split("/")
+    assert decode_key(encoded_key) == keys
     assert json.loads(store.get(listed))["key"] == keys
 
 
@@ -97,7 +97,7 @@ def test_objects_carry_content_type_metadata_and_sse_s3_by_default(store, s3, ev
     head = s3.head_object(Bucket=BUCKET, Key=obj.key)
     assert head["ContentType"] == "application/json"
     assert head["ServerSideEncryption"] == "AES256"
-    assert head["Metadata"] == {METADATA_ENCODED_KEY: obj.encoded_key, METADATA_TABLE: "sessions", METADATA_KIND: "ttl"}
+    assert head["Metadata"] == {METADATA_KIND: "ttl"}  # the table and the encoded key are in the object key
 
 
 def test_kms_key_id_selects_sse_kms(s3, events):
@@ -112,13 +112,14 @@ def test_kms_key_id_selects_sse_kms(s3, events):
     assert head["BucketKeyEnabled"] is True
 
 
-def test_non_ascii_table_name_is_percent_encoded_in_metadata(store, s3, events):
+def test_metadata_is_ascii_whatever_the_kind_says(store, s3, events):
     obj = archive_object(events.remove())
-    odd = ArchiveObject(obj.key, obj.body, "tablé", obj.encoded_key, obj.kind)
+    odd = ArchiveObject(obj.key, obj.body, obj.table, obj.encoded_key, "usér")
 
     store.put(odd)
 
-    assert s3.head_object(Bucket=BUCKET, Key=obj.key)["Metadata"][METADATA_TABLE] == "tabl%C3%A9"
+    assert s3.head_object(Bucket=BUCKET, Key=obj.key)["Metadata"][METADATA_KIND] == "us%C3%A9r"
+    assert store.deletion_kind(obj.key) == "usér"
 
 
 def test_listing_pages_through_everything_in_ascending_order(s3, events):
