@@ -58,6 +58,7 @@ __all__ = [
     "parse_key_argument",
     "parse_time",
     "plan_window",
+    "read_archive_body",
     "read_object_key",
     "split_slice",
     "summarise",
@@ -410,6 +411,21 @@ class ArchivedImage:
     missing: tuple[str, ...]  # attributes the table's policy dropped when archiving
 
 
+def read_archive_body(body: bytes) -> dict[str, Any]:
+    """An archive object's body as a JSON object.
+
+    Raises:
+        ArchiveBodyError: it is not JSON, or not an object (written by hand, truncated, not ours).
+    """
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArchiveBodyError(f"not JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise ArchiveBodyError(f"a JSON {type(document).__name__}, not an object")
+    return document
+
+
 def image_to_restore(body: bytes, encoded_key: str, kind: DeletionKind | None = None) -> ArchivedImage | Skip:
     """The item an archived body puts back, or why it puts back nothing.
 
@@ -420,11 +436,9 @@ def image_to_restore(body: bytes, encoded_key: str, kind: DeletionKind | None = 
         ArchiveBodyError: the body is not JSON, has no key, or its key is not the one its folder names.
     """
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ArchiveBodyError(f"the body is not JSON ({error})") from None
-    if not isinstance(document, dict):
-        raise ArchiveBodyError(f"the body is a JSON {type(document).__name__}, not an object")
+        document = read_archive_body(body)
+    except ArchiveBodyError as error:
+        raise ArchiveBodyError(f"the body is {error}") from None
     try:
         key = canonical_key(document.get("key"))  # type: ignore[arg-type]
         found = encode_key(key)

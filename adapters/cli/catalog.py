@@ -22,10 +22,12 @@ from archiver.archive import key_folder, table_folder
 from archiver.keys import encode_key
 from archiver.ports import ArchiveStore, ObjectNotFoundError
 from archiver.recovery import (
+    ArchiveBodyError,
     KeyArgumentError,
     ListingSlice,
     continue_slice,
     iso,
+    read_archive_body,
     read_object_key,
     split_slice,
 )
@@ -134,14 +136,10 @@ def read_body(store: ArchiveStore, object_key: str) -> dict[str, Any]:
     Raises:
         CatalogError: it is not a JSON object (written by hand, truncated, not ours).
     """
-    raw = store.get(object_key)
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CatalogError(f"{object_key} is not an archive body: not JSON ({error})") from None
-    if not isinstance(body, dict):
-        raise CatalogError(f"{object_key} is not an archive body: a JSON {type(body).__name__}, not an object")
-    return body
+        return read_archive_body(store.get(object_key))
+    except ArchiveBodyError as error:
+        raise CatalogError(f"{object_key} is not an archive body: {error}") from None
 
 
 def _with_body(store: ArchiveStore, version: ArchivedVersion) -> ArchivedVersion:
