@@ -343,6 +343,7 @@ def fastest_import(statement: str) -> float:
 SERVER_SCRIPT = """
 import logging, sys, time
 from moto.server import ThreadedMotoServer
+{patches}
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the access log
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
 server.start()
@@ -352,11 +353,19 @@ server.stop()
 """
 
 
-def start_server(port: int) -> subprocess.Popen[str]:
+def start_server(port: int, patches: str = "") -> subprocess.Popen[str]:
     """ThreadedMotoServer in its own process: in ours it would share the GIL with the client threads
-    and measure moto's contention with them rather than the handler."""
+    and measure moto's contention with them rather than the handler.
+
+    Args:
+        patches: Python lines run in the server's process before it starts (a benchmark that must
+            take an artefact of the fake out of its measurement says which, and why).
+    """
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVER_SCRIPT, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SERVER_SCRIPT.format(patches=patches), str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert server.stdout is not None
     assert server.stdout.readline().strip() == "ready"

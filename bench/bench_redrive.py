@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,7 +34,11 @@ from adapters.logs import configure_logging  # noqa: E402
 from archiver.ports import DeadLetter  # noqa: E402
 from archiver.service import Archiver  # noqa: E402
 from bench.bench_handler import environment, free_port  # noqa: E402
+from bench.bench_handler import start_server as moto_process  # noqa: E402
 from tests.conftest import Events  # noqa: E402
+
+if TYPE_CHECKING:
+    import subprocess
 
 REGION = "eu-west-1"
 BUCKET = "bench-redrive"
@@ -50,28 +53,14 @@ WAIT_SECONDS = 0
 #: received message's retention by computing every attribute of the queue (three scans of all its
 #: messages), so a receive costs O(10 x queue length) and 1,000 letters would measure moto's SQS,
 #: not the redrive. Real SQS does no such thing; the letters here are minutes old (retention: days).
-SERVER_SCRIPT = """
-import logging, sys
-from moto.server import ThreadedMotoServer
+MOTO_PATCHES = """
 from moto.sqs.models import SQSBackend
 SQSBackend.is_message_valid_based_on_retention_period = lambda self, queue_name, message: True
-logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the access log
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
-server.start()
-print("ready", flush=True)
-sys.stdin.read()  # until the benchmark closes our stdin
-server.stop()
 """
 
 
 def start_server(port: int) -> subprocess.Popen[str]:
-    """The moto server in its own process: in ours it would share the GIL with the workers."""
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER_SCRIPT, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert server.stdout is not None
-    assert server.stdout.readline().strip() == "ready"
-    return server
+    return moto_process(port, MOTO_PATCHES)
 
 
 def add_put_latency(s3: Any, seconds: float = PUT_LATENCY) -> None:
