@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,12 +35,16 @@ __all__ = [
     "DEAD_LETTER_FOLDER",
     "SCHEMA_VERSION",
     "VERSION_LENGTH",
+    "ArchiveBodyError",
     "ArchiveObject",
     "build_archive_object",
     "dead_letter_key",
     "escape_lone_surrogates",
     "key_folder",
+    "read_archive_body",
     "table_folder",
+    "version_of",
+    "version_time",
 ]
 
 SCHEMA_VERSION = 1
@@ -48,8 +53,13 @@ SCHEMA_VERSION = 1
 DEAD_LETTER_FOLDER = "_dead-letters"
 VERSION_LENGTH = 16 + 1 + 40 + 1 + 16
 _NO_TIME = "00000000T000000Z"
+_VERSION = re.compile(r"(?P<stamp>\d{8}T\d{6}Z)-\d{40}-[0-9a-f]{16}")
 #: A code point UTF-8 cannot encode; in JSON text it can only stand inside a string.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class ArchiveBodyError(ValueError):
+    """An archive object whose body is not what the archiver writes (not JSON, no key, another key)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +92,7 @@ def dead_letter_key(prefix: str, table: str, written_on: date, digest: str) -> s
 
 
 def version_of(item: DeletedItem) -> str:
+    """The version name of ``item``'s deletion (see the module docstring); read back by :func:`version_time`."""
     stamp = item.deleted_at.strftime("%Y%m%dT%H%M%SZ") if item.deleted_at else _NO_TIME
     return f"{stamp}-{item.sequence_number:040d}-{item.event_id_digest}"
 
@@ -133,3 +144,33 @@ def build_archive_object(item: DeletedItem, policy: TablePolicy) -> ArchiveObjec
         encoded_key=item.encoded_key,
         kind=item.kind.value,
     )
+
+
+def version_time(version: str) -> datetime | None:
+    """The deletion time a version name starts with; None where the record carried no time.
+
+    Raises:
+        ValueError: ``version`` is not a version name (``<YYYYMMDDTHHMMSSZ>-<40 digits>-<16 hex>``).
+    """
+    match = _VERSION.fullmatch(version)
+    if match is None:
+        raise ValueError(f"{version!r} is not an archive version (<YYYYMMDDTHHMMSSZ>-<40 digits>-<16 hex>)")
+    stamp = match["stamp"]
+    if stamp == _NO_TIME:
+        return None
+    return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def read_archive_body(body: bytes) -> dict[str, Any]:
+    """An archive object's body as a JSON object.
+
+    Raises:
+        ArchiveBodyError: it is not JSON, or not an object (written by hand, truncated, not ours).
+    """
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArchiveBodyError(f"not JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise ArchiveBodyError(f"a JSON {type(document).__name__}, not an object")
+    return document

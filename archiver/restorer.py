@@ -1,6 +1,6 @@
 """Restorer: archived items back into a table, one outcome per key, never over a live item.
 
-The decisions are :mod:`archiver.recovery`'s; this service wires them to the ports: it reads the
+The decisions are :mod:`archiver.restore_plan`'s; this service wires them to the ports: it reads the
 chosen version from the ArchiveStore and puts its image through an ItemWriter, whose put is
 conditional on the key being free. That one condition is what makes a restore safe to run again
 after an interruption: every key restored the first time is ``present`` the second time.
@@ -11,26 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from archiver.archive import ArchiveBodyError
+from archiver.listing import read_object_key
 from archiver.ports import ItemWriteError, ObjectNotFoundError, StoreUnavailableError
-from archiver.recovery import (
-    ArchiveBodyError,
-    ArchivedImage,
-    KeyOutcome,
-    KeyPlan,
-    Outcome,
-    Skip,
-    TimeWindow,
-    choose_version,
-    image_to_restore,
-    read_object_key,
-)
+from archiver.restore_plan import ArchivedImage, KeyOutcome, KeyPlan, KeyStatus, Skip, choose_version, image_to_restore
+from archiver.windows import TimeWindow
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
+    from archiver.listing import ArchiveName
     from archiver.policy import DeletionKind
     from archiver.ports import ArchiveStore, ItemWriter
-    from archiver.recovery import ArchiveName
 
 __all__ = ["Restorer"]
 
@@ -72,7 +64,7 @@ class Restorer:
 
         def one(plan: KeyPlan) -> KeyOutcome:
             if stop():
-                return KeyOutcome(plan.encoded_key, Outcome.NOT_ATTEMPTED)
+                return KeyOutcome(plan.encoded_key, KeyStatus.NOT_ATTEMPTED)
             return self.restore(plan)
 
         return mapper(one, plans)
@@ -83,7 +75,7 @@ class Restorer:
             return self._restore(plan)
         except Exception as error:  # noqa: BLE001 - a bug for one key must not stop the others
             return KeyOutcome(
-                plan.encoded_key, Outcome.FAILED, reason=f"internal error: {type(error).__name__}: {error}"
+                plan.encoded_key, KeyStatus.FAILED, reason=f"internal error: {type(error).__name__}: {error}"
             )
 
     def _restore(self, plan: KeyPlan) -> KeyOutcome:
@@ -91,7 +83,7 @@ class Restorer:
         try:
             names = plan.names if plan.names is not None else self._versions(encoded)
         except StoreUnavailableError as error:
-            return KeyOutcome(encoded, Outcome.FAILED, reason=f"listing its versions failed: {error}")
+            return KeyOutcome(encoded, KeyStatus.FAILED, reason=f"listing its versions failed: {error}")
         choice = choose_version(names, self.window)
         if isinstance(choice, Skip):
             return _skipped(encoded, choice)
@@ -120,20 +112,20 @@ class Restorer:
         names = (read_object_key(k, self.folder) for k in self.store.list_keys(f"{self.folder}{encoded}/"))
         return tuple(n for n in names if n is not None)
 
-    def _write(self, image: ArchivedImage) -> Outcome:
+    def _write(self, image: ArchivedImage) -> KeyStatus:
         if self.dry_run:
-            return Outcome.PRESENT if self.writer.exists(self.table, image.key) else Outcome.WOULD_RESTORE
+            return KeyStatus.PRESENT if self.writer.exists(self.table, image.key) else KeyStatus.WOULD_RESTORE
         written = self.writer.put_if_absent(self.table, image.item, image.key)
-        return Outcome.RESTORED if written else Outcome.PRESENT
+        return KeyStatus.RESTORED if written else KeyStatus.PRESENT
 
 
 def _skipped(encoded: str, skip: Skip) -> KeyOutcome:
     name = skip.name
     if name is None:
-        return KeyOutcome(encoded, Outcome.SKIPPED, reason=skip.reason)
-    return KeyOutcome(encoded, Outcome.SKIPPED, name.key, name.version, name.object_key, skip.reason)
+        return KeyOutcome(encoded, KeyStatus.SKIPPED, reason=skip.reason)
+    return KeyOutcome(encoded, KeyStatus.SKIPPED, name.key, name.version, name.object_key, skip.reason)
 
 
 def _failed(name: ArchiveName, reason: str, image: ArchivedImage | None = None) -> KeyOutcome:
     key = image.key if image is not None else name.key
-    return KeyOutcome(name.encoded_key, Outcome.FAILED, key, name.version, name.object_key, reason)
+    return KeyOutcome(name.encoded_key, KeyStatus.FAILED, key, name.version, name.object_key, reason)

@@ -55,8 +55,10 @@ from adapters.cli.main import main as archiver  # noqa: E402
 from adapters.logs import configure_logging  # noqa: E402
 from archiver.archive import table_folder  # noqa: E402
 from archiver.keys import encode_key  # noqa: E402
-from archiver.recovery import TimeWindow, plan_window, read_object_key  # noqa: E402
+from archiver.listing import read_object_key  # noqa: E402
+from archiver.restore_plan import plan_window  # noqa: E402
 from archiver.restorer import Restorer  # noqa: E402
+from archiver.windows import TimeWindow  # noqa: E402
 from tests.deletions import Deletions  # noqa: E402
 
 REGION = "eu-west-1"

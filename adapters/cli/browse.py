@@ -19,7 +19,7 @@ from adapters.cli.catalog import (
 from adapters.cli.options import add_command, aws_options, key_options, version_option, window_options
 from adapters.cli.progress import Progress
 from archiver.archive import escape_lone_surrogates
-from archiver.recovery import TimeWindow
+from archiver.windows import TimeWindow
 
 if TYPE_CHECKING:
     import argparse

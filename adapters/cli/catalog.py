@@ -4,7 +4,7 @@ A key given on the command line is parsed once (:func:`parse_key_argument`), enc
 same ``encode_key`` the archiver used, and its versions are listed with ONE prefix query on its
 folder (``key_folder``): the encoding guarantees that folder holds no other key. A whole table is
 listed as disjoint slices of its key space in parallel (:func:`list_folder`, slices cut by
-``archiver.recovery.split_slice``), because one sequential ListObjectsV2 walk of millions of
+``archiver.listing.split_slice``), because one sequential ListObjectsV2 walk of millions of
 objects takes minutes at 1,000 keys a request. Deletion times come from the object keys; the
 deletion kind from each object's metadata (a HEAD, no body), and bodies are opened only when asked.
 """
@@ -18,20 +18,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from adapters.aws.dynamodb_items import item_from_wire
-from archiver.archive import key_folder, table_folder
+from archiver.archive import ArchiveBodyError, key_folder, read_archive_body, table_folder
+from archiver.key_arguments import KeyArgumentError
+from archiver.key_arguments import parse_key_argument as parse_key_text
 from archiver.keys import encode_key
+from archiver.listing import ListingSlice, continue_slice, read_object_key, split_slice
 from archiver.ports import ArchiveStore, ObjectNotFoundError
-from archiver.recovery import (
-    ArchiveBodyError,
-    KeyArgumentError,
-    ListingSlice,
-    continue_slice,
-    iso,
-    read_archive_body,
-    read_object_key,
-    split_slice,
-)
-from archiver.recovery import parse_key_argument as parse_key_text
+from archiver.windows import iso
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping

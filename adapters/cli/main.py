@@ -25,8 +25,8 @@ from adapters.local.checkpoints import CheckpointError
 from adapters.local.embedded import LocalAWSError
 from adapters.local.local_pipe import SourceError
 from adapters.local.provisioning import ProvisionError
+from archiver.errors import RecoveryError
 from archiver.ports import ItemWriteError, StoreUnavailableError
-from archiver.recovery import RecoveryError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -11,7 +11,7 @@ import argparse
 import math
 from typing import TYPE_CHECKING, Any
 
-from archiver.recovery import WindowError, parse_time
+from archiver.windows import WindowError, parse_time
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -2,7 +2,7 @@
 
 One key (``--key``, optionally ``--version``), a list of keys (``--keys FILE``), or every key
 deleted in a time window (``--deleted-after``/``--deleted-before``). The decisions (which version,
-what is skipped and why) are ``archiver.recovery``'s and the per-key work is the core's
+what is skipped and why) are ``archiver.restore_plan``'s and the per-key work is the core's
 ``Restorer``; this module lists, runs the keys on a bounded thread pool, paces the writes
 (``--rate``), shows progress, writes the report and prints the summary.
 """
@@ -30,22 +30,14 @@ from adapters.cli.options import (
     window_options,
 )
 from adapters.cli.progress import Progress
-from archiver.archive import escape_lone_surrogates, table_folder
+from archiver.archive import ArchiveBodyError, escape_lone_surrogates, table_folder
+from archiver.errors import RecoveryError
+from archiver.key_arguments import keys_from_lines
+from archiver.listing import read_object_key
 from archiver.policy import DeletionKind
-from archiver.recovery import (
-    ArchiveBodyError,
-    KeyPlan,
-    Outcome,
-    RecoveryError,
-    Skip,
-    TimeWindow,
-    image_to_restore,
-    keys_from_lines,
-    plan_window,
-    read_object_key,
-    summarise,
-)
+from archiver.restore_plan import KeyPlan, KeyStatus, Skip, image_to_restore, plan_window, summary_rows
 from archiver.restorer import Restorer
+from archiver.windows import TimeWindow
 
 if TYPE_CHECKING:
     import argparse
@@ -53,7 +45,7 @@ if TYPE_CHECKING:
 
     from adapters.cli.app import App
     from adapters.config import TableConfig
-    from archiver.recovery import KeyOutcome
+    from archiver.restore_plan import KeyOutcome
 
 __all__ = ["register"]
 
@@ -176,19 +168,19 @@ def _restore_many(
                         + "\n"
                     )
                 progress.advance()
-    print(render.table(("outcome", "keys"), summarise(outcomes), numeric=(1,)))
+    print(render.table(("outcome", "keys"), summary_rows(outcomes), numeric=(1,)))
     return _verdict(outcomes, args.report)
 
 
 def _verdict(outcomes: list[KeyOutcome], report: str | None) -> int:
     """0 only when nothing failed and nothing was left undone; the first failures named on stderr."""
-    failed = [o for o in outcomes if o.outcome is Outcome.FAILED]
+    failed = [o for o in outcomes if o.outcome is KeyStatus.FAILED]
     for outcome in failed[:_FAILURES_SHOWN]:
         say(f"archiver: failed: {outcome.encoded_key}: {outcome.reason}")
     if len(failed) > _FAILURES_SHOWN:
         where = f" in {report}" if report else "; --report PATH lists every key"
         say(f"archiver: ... and {len(failed) - _FAILURES_SHOWN} more failures{where}")
-    stopped = sum(o.outcome is Outcome.NOT_ATTEMPTED for o in outcomes)
+    stopped = sum(o.outcome is KeyStatus.NOT_ATTEMPTED for o in outcomes)
     if stopped:
         say(
             f"archiver: stopped: {stopped} key(s) not attempted; run the same command again to finish "

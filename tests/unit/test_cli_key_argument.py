@@ -9,7 +9,7 @@ import pytest
 from adapters.cli.catalog import KeyArgumentError, item_from_wire, parse_key_argument
 from adapters.config import KeyAttribute, KeySchema
 from archiver.keys import encode_key
-from archiver.recovery import ArchivedImage, image_to_restore
+from archiver.restore_plan import ArchivedImage, image_to_restore
 
 ORDERS = KeySchema(partition_key=KeyAttribute(name="PK", type="S"), sort_key=KeyAttribute(name="SK", type="N"))
 SESSIONS = KeySchema(partition_key=KeyAttribute(name="session_id", type="B"))

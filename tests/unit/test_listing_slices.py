@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archiver.keys import encode_key
-from archiver.recovery import KEY_ALPHABET, ListingSlice, continue_slice, read_object_key, split_slice
+from archiver.listing import KEY_ALPHABET, ListingSlice, continue_slice, read_object_key, split_slice
 from tests import strategies as kst
 
 if TYPE_CHECKING:

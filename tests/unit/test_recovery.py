@@ -1,4 +1,4 @@
-"""archiver.recovery: the time window, which version goes back, what a body puts back, and --keys lines."""
+"""Recovery decisions: the time window, which version goes back, what a body puts back, and --keys lines."""
 
 from __future__ import annotations
 
@@ -9,33 +9,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from archiver.archive import ArchiveBodyError, version_time
+from archiver.key_arguments import KeyArgumentError, key_from_line, keys_from_lines
 from archiver.keys import encode_key
+from archiver.listing import ArchiveName, read_object_key
 from archiver.policy import DeletionKind
-from archiver.recovery import (
+from archiver.restore_plan import (
     DELETED_AGAIN,
     NO_IMAGE,
     NOTHING_ARCHIVED,
     NOTHING_IN_WINDOW,
-    ArchiveBodyError,
     ArchivedImage,
-    ArchiveName,
     Chosen,
-    KeyArgumentError,
     KeyOutcome,
-    Outcome,
+    KeyStatus,
     Skip,
-    TimeWindow,
-    WindowError,
     choose_version,
     image_to_restore,
-    key_from_line,
-    keys_from_lines,
-    parse_time,
     plan_window,
-    read_object_key,
-    summarise,
-    version_time,
+    summary_rows,
 )
+from archiver.windows import TimeWindow, WindowError, parse_time
 
 FOLDER = "archive/orders/"
 ORDER = {"PK": {"S": "USER#1"}, "SK": {"S": "ORDER#7"}}
@@ -315,16 +309,16 @@ def test_each_key_is_restored_once_however_often_the_lines_name_it() -> None:
 
 def test_the_summary_counts_each_outcome_and_each_skip_reason() -> None:
     outcomes = [
-        KeyOutcome("a", Outcome.RESTORED),
-        KeyOutcome("b", Outcome.RESTORED, missing=("card",)),
-        KeyOutcome("c", Outcome.PRESENT),
-        KeyOutcome("d", Outcome.SKIPPED, reason=DELETED_AGAIN),
-        KeyOutcome("e", Outcome.SKIPPED, reason=DELETED_AGAIN),
-        KeyOutcome("f", Outcome.SKIPPED, reason=NO_IMAGE),
-        KeyOutcome("g", Outcome.FAILED, reason="boom"),
-        KeyOutcome("h", Outcome.NOT_ATTEMPTED),
+        KeyOutcome("a", KeyStatus.RESTORED),
+        KeyOutcome("b", KeyStatus.RESTORED, missing=("card",)),
+        KeyOutcome("c", KeyStatus.PRESENT),
+        KeyOutcome("d", KeyStatus.SKIPPED, reason=DELETED_AGAIN),
+        KeyOutcome("e", KeyStatus.SKIPPED, reason=DELETED_AGAIN),
+        KeyOutcome("f", KeyStatus.SKIPPED, reason=NO_IMAGE),
+        KeyOutcome("g", KeyStatus.FAILED, reason="boom"),
+        KeyOutcome("h", KeyStatus.NOT_ATTEMPTED),
     ]
-    assert summarise(outcomes) == [
+    assert summary_rows(outcomes) == [
         ("restored", 2),
         ("present (live item kept)", 1),
         ("  of the restored: without dropped attributes", 1),
@@ -334,12 +328,12 @@ def test_the_summary_counts_each_outcome_and_each_skip_reason() -> None:
         ("failed", 1),
         ("not attempted (stopped)", 1),
     ]
-    assert summarise([KeyOutcome("a", Outcome.WOULD_RESTORE)])[0] == ("would restore", 1)
+    assert summary_rows([KeyOutcome("a", KeyStatus.WOULD_RESTORE)])[0] == ("would restore", 1)
 
 
 def test_a_report_line_leaves_out_what_it_does_not_know() -> None:
-    assert KeyOutcome("a", Outcome.PRESENT).report_line() == {"encodedKey": "a", "outcome": "present"}
-    line = KeyOutcome("a", Outcome.RESTORED, ORDER, "v", "k", missing=("card",)).report_line()
+    assert KeyOutcome("a", KeyStatus.PRESENT).report_line() == {"encodedKey": "a", "outcome": "present"}
+    line = KeyOutcome("a", KeyStatus.RESTORED, ORDER, "v", "k", missing=("card",)).report_line()
     assert line == {
         "encodedKey": "a",
         "outcome": "restored",

@@ -10,18 +10,11 @@ from typing import Any
 import pytest
 
 from archiver.keys import encode_key
+from archiver.listing import read_object_key
 from archiver.policy import DeletionKind, TablePolicy
-from archiver.recovery import (
-    DELETED_AGAIN,
-    NO_IMAGE,
-    KeyOutcome,
-    KeyPlan,
-    Outcome,
-    TimeWindow,
-    plan_window,
-    read_object_key,
-)
+from archiver.restore_plan import DELETED_AGAIN, NO_IMAGE, KeyOutcome, KeyPlan, KeyStatus, plan_window
 from archiver.restorer import Restorer
+from archiver.windows import TimeWindow
 from tests.deletions import Deletions
 from tests.fakes import FakeArchiveStore, FakeItemWriter
 
@@ -73,7 +66,7 @@ def test_each_key_deleted_in_the_window_goes_back_as_its_newest_deletion_there(
     # when
     outcomes = list(restorer(store, writer).run(plans(store)))
     # then
-    assert [o.outcome for o in outcomes] == [Outcome.RESTORED, Outcome.RESTORED]
+    assert [o.outcome for o in outcomes] == [KeyStatus.RESTORED, KeyStatus.RESTORED]
     assert outcomes_by_key(outcomes)[encode_key(order(1))].object_key == newest
     items = writer.tables["orders"]
     assert items[encode_key(order(1))]["v"] == {"S": "second in window"}
@@ -85,7 +78,7 @@ def test_a_live_item_is_counted_present_and_kept(store: FakeArchiveStore, writer
     Deletions(store).delete(order(1), minutes(5), {"v": {"S": "archived"}})
     writer.tables["orders"] = {encode_key(order(1)): {**order(1), "v": {"S": "re-created"}}}
     (outcome,) = restorer(store, writer).run(plans(store))
-    assert outcome.outcome is Outcome.PRESENT
+    assert outcome.outcome is KeyStatus.PRESENT
     assert writer.tables["orders"][encode_key(order(1))]["v"] == {"S": "re-created"}
 
 
@@ -96,7 +89,7 @@ def test_a_key_deleted_again_after_the_window_is_skipped_with_the_reason(
     deletions.delete(order(1), minutes(5))
     later = deletions.delete(order(1), minutes(90))
     (outcome,) = restorer(store, writer).run(plans(store))
-    assert (outcome.outcome, outcome.reason, outcome.object_key) == (Outcome.SKIPPED, DELETED_AGAIN, later)
+    assert (outcome.outcome, outcome.reason, outcome.object_key) == (KeyStatus.SKIPPED, DELETED_AGAIN, later)
     assert writer.tables == {}
 
 
@@ -106,8 +99,8 @@ def test_no_image_is_skipped_and_dropped_attributes_are_named(store: FakeArchive
         order(2), minutes(6), {"card": {"S": "4111"}, "v": {"S": "kept"}}
     )
     found = outcomes_by_key(list(restorer(store, writer).run(plans(store))))
-    assert (found[encode_key(order(1))].outcome, found[encode_key(order(1))].reason) == (Outcome.SKIPPED, NO_IMAGE)
-    assert (found[encode_key(order(2))].outcome, found[encode_key(order(2))].missing) == (Outcome.RESTORED, ("card",))
+    assert (found[encode_key(order(1))].outcome, found[encode_key(order(1))].reason) == (KeyStatus.SKIPPED, NO_IMAGE)
+    assert (found[encode_key(order(2))].outcome, found[encode_key(order(2))].missing) == (KeyStatus.RESTORED, ("card",))
     assert writer.tables["orders"][encode_key(order(2))] == {**order(2), "v": {"S": "kept"}}
 
 
@@ -116,9 +109,9 @@ def test_the_kind_filter_restores_only_that_kind(store: FakeArchiveStore, writer
     deletions.delete(order(1), minutes(5))
     deletions.delete(order(2), minutes(6), ttl=True)
     found = outcomes_by_key(list(restorer(store, writer, kind=DeletionKind.USER).run(plans(store))))
-    assert found[encode_key(order(1))].outcome is Outcome.RESTORED
+    assert found[encode_key(order(1))].outcome is KeyStatus.RESTORED
     assert (found[encode_key(order(2))].outcome, found[encode_key(order(2))].reason) == (
-        Outcome.SKIPPED,
+        KeyStatus.SKIPPED,
         "deleted by ttl, not user",
     )
 
@@ -128,7 +121,7 @@ def test_a_dry_run_writes_nothing_and_says_what_it_would_do(store: FakeArchiveSt
     Deletions(store).delete(order(2), minutes(5))
     writer.tables["orders"] = {encode_key(order(2)): order(2)}
     outcomes = list(restorer(store, writer, dry_run=True).run(plans(store)))
-    assert [o.outcome for o in outcomes] == [Outcome.WOULD_RESTORE, Outcome.PRESENT]
+    assert [o.outcome for o in outcomes] == [KeyStatus.WOULD_RESTORE, KeyStatus.PRESENT]
     assert writer.writes == 0
 
 
@@ -144,9 +137,9 @@ def test_a_stopped_run_finishes_what_it_began_and_a_rerun_restores_each_key_once
         first.append(outcome)
         if len(first) == 4:
             stop.set()  # as Ctrl-C does
-    assert [o.outcome for o in first] == [Outcome.RESTORED] * 4 + [Outcome.NOT_ATTEMPTED] * 6
+    assert [o.outcome for o in first] == [KeyStatus.RESTORED] * 4 + [KeyStatus.NOT_ATTEMPTED] * 6
     second = list(restorer(store, writer).run(plans(store)))
-    assert [o.outcome for o in second] == [Outcome.PRESENT] * 4 + [Outcome.RESTORED] * 6
+    assert [o.outcome for o in second] == [KeyStatus.PRESENT] * 4 + [KeyStatus.RESTORED] * 6
     assert writer.writes == 10
 
 
@@ -156,7 +149,7 @@ def test_a_failed_key_does_not_stop_the_others_and_says_why(store: FakeArchiveSt
         deletions.delete(order(n), minutes(n))
     writer.fail_next = 1
     outcomes = list(restorer(store, writer).run(plans(store)))
-    assert [o.outcome for o in outcomes] == [Outcome.FAILED, Outcome.RESTORED, Outcome.RESTORED]
+    assert [o.outcome for o in outcomes] == [KeyStatus.FAILED, KeyStatus.RESTORED, KeyStatus.RESTORED]
     assert "injected failure" in (outcomes[0].reason or "")
 
 
@@ -166,7 +159,7 @@ def test_a_body_that_is_not_an_archive_fails_that_key_naming_the_object(
     object_key = Deletions(store).delete(order(1), minutes(5))
     store.objects[object_key] = b"<html>not json</html>"
     (outcome,) = restorer(store, writer).run(plans(store))
-    assert outcome.outcome is Outcome.FAILED
+    assert outcome.outcome is KeyStatus.FAILED
     assert f"{object_key} is not a usable archive: the body is not JSON" in (outcome.reason or "")
 
 
@@ -175,7 +168,7 @@ def test_a_target_table_with_another_key_fails_before_any_write(
 ) -> None:
     Deletions(store).delete(order(1), minutes(5))
     (outcome,) = restorer(store, writer, target_key=frozenset({"id"})).run(plans(store))
-    assert outcome.outcome is Outcome.FAILED
+    assert outcome.outcome is KeyStatus.FAILED
     assert outcome.reason == "the archived key has PK, SK; table 'orders' has id"
     assert writer.writes == 0
 
@@ -190,7 +183,7 @@ def test_keys_given_without_their_versions_are_listed_one_folder_each(
     store.lists = 0
     given = [KeyPlan(encode_key(order(1))), KeyPlan(encode_key({"PK": {"S": "never"}, "SK": {"S": "archived"}}))]
     outcomes = list(restorer(store, writer, window=TimeWindow()).run(given))
-    assert [o.outcome for o in outcomes] == [Outcome.RESTORED, Outcome.SKIPPED]
+    assert [o.outcome for o in outcomes] == [KeyStatus.RESTORED, KeyStatus.SKIPPED]
     assert outcomes[1].reason == "nothing archived"
     assert writer.tables["orders"][encode_key(order(1))]["v"] == {"S": "newest"}
     assert store.lists == 2  # one prefix query per key, never the table
@@ -203,6 +196,6 @@ def test_numbers_and_binaries_reach_the_writer_exactly_as_archived(
     image |= {"b": {"B": "AP8="}, "ns": {"NS": ["1E+125", "99999999999999999999999999999999999999"]}}
     Deletions(store).delete(order(1), minutes(5), image)
     (outcome,) = restorer(store, writer).run(plans(store))
-    assert outcome.outcome is Outcome.RESTORED
+    assert outcome.outcome is KeyStatus.RESTORED
     written = writer.tables["orders"][encode_key(order(1))]
     assert json.dumps(written, sort_keys=True) == json.dumps({**order(1), **image}, sort_keys=True)

@@ -1,0 +1,129 @@
+"""Keys an operator types: ``--key`` JSON and ``--keys`` lines, each to one canonical (encoded) key.
+
+A line is a ``--key`` form (DynamoDB JSON, or plain values where the key schema is known) or a line
+of ``archiver list --json``. Numbers are read exactly (38 digits), never as floats.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from archiver.errors import RecoveryError
+from archiver.keys import InvalidKeyError, canonical_key, encode_key
+from archiver.listing import read_object_key
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = ["KeyArgumentError", "key_from_line", "keys_from_lines", "parse_key_argument"]
+
+_KEY_TYPES = ("S", "N", "B")
+
+
+class KeyArgumentError(RecoveryError):
+    """A --key (or a --keys line) that is not a key of the table; the message shows what is accepted."""
+
+
+def _typed(what: str, name: str, value: object, kind: str) -> dict[str, str]:
+    if value is None or isinstance(value, bool | dict | list):
+        raise KeyArgumentError(f"{what} attribute {name!r} is {value!r}; expected a plain {kind} value")
+    if kind == "N" and isinstance(value, str | Decimal | float):  # float: only NaN and Infinity (_json)
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {kind: value}  # B: base64 text, as DynamoDB JSON writes it
+    raise KeyArgumentError(f"{what} attribute {name!r} is {value!r}; a {kind} value is given as a JSON string")
+
+
+def _json(text: str) -> Any:
+    """JSON with exact numbers: parsed as floats, they keep 17 digits where a DynamoDB number has 38."""
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+
+
+def _key_of(given: object, types: Mapping[str, str] | None, what: str) -> dict[str, dict[str, str]]:
+    if not isinstance(given, dict) or not given:
+        raise KeyArgumentError(f"{what} is {given!r}; expected a JSON object of key attributes")
+    expected = dict(types or {})
+    if expected and set(given) != set(expected):
+        wanted = ", ".join(f"{name} ({kind})" for name, kind in expected.items())
+        raise KeyArgumentError(f"{what} names {', '.join(sorted(given))}; this table's key is {wanted}")
+    key: dict[str, Any] = {}
+    for name, value in given.items():
+        if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _KEY_TYPES:
+            key[name] = value
+        elif name in expected:
+            key[name] = _typed(what, name, value, expected[name])
+        else:
+            raise KeyArgumentError(
+                f"{what} attribute {name!r} is {value!r}: without a key_schema for the table, give DynamoDB "
+                f'JSON such as {{"{name}": {{"S": "..."}}}}'
+            )
+    try:
+        return canonical_key(key)
+    except InvalidKeyError as error:
+        raise KeyArgumentError(f"{what}: {error}") from None
+
+
+def parse_key_argument(text: str, types: Mapping[str, str] | None, what: str = "--key") -> dict[str, dict[str, str]]:
+    """``--key`` JSON -> a canonical key: DynamoDB JSON, or plain values typed by ``types``.
+
+    ``types`` maps the table's key attribute names to S, N or B where its key schema is known:
+    ``{"PK": {"S": "USER#123"}}`` is always accepted, ``{"PK": "USER#123"}`` only then.
+
+    Raises:
+        KeyArgumentError: not JSON, not an object, or not this table's key attributes.
+    """
+    try:
+        given = _json(text)
+    except json.JSONDecodeError as error:
+        raise KeyArgumentError(
+            f"{what} is not JSON ({error.msg} at character {error.pos}); expected e.g. "
+            '\'{"PK": {"S": "USER#123"}}\' or, with a configured key_schema, \'{"PK": "USER#123"}\''
+        ) from None
+    return _key_of(given, types, what)
+
+
+def _is_listing_line(given: object) -> bool:
+    return isinstance(given, dict) and "objectKey" in given and "version" in given and "key" in given
+
+
+def key_from_line(line: str, number: int, types: Mapping[str, str] | None, table: str, folder: str) -> str:
+    """One ``--keys`` line -> the encoded key it names.
+
+    A line is a ``--key`` form (DynamoDB JSON, or plain values where ``types`` is known) or a line
+    of ``archiver list --json`` (``table``, ``key``, ``version``, ``objectKey`` ...), whose object
+    key is read, so digest-form keys, whose key only the body holds, work too. The version of a
+    listing line is not pinned: which version goes back is the restore's decision (the window).
+
+    Raises:
+        KeyArgumentError: the line names no key of ``table`` (the message gives the line number).
+    """
+    what = f"--keys line {number}"
+    try:
+        given = _json(line)
+    except json.JSONDecodeError as error:
+        raise KeyArgumentError(
+            f"{what} is not JSON ({error.msg} at character {error.pos}); expected a key such as "
+            '{"PK": {"S": "USER#123"}} or a line of `archiver list --json`'
+        ) from None
+    if not _is_listing_line(given):
+        return encode_key(_key_of(given, types, what))
+    if given.get("table") != table:
+        raise KeyArgumentError(f"{what} is a listing of table {given.get('table')!r}, not of {table!r}")
+    name = read_object_key(str(given["objectKey"]), folder)
+    if name is None:
+        raise KeyArgumentError(f"{what}: objectKey {given['objectKey']!r} is not an archive version under {folder}")
+    return name.encoded_key
+
+
+def keys_from_lines(lines: Iterable[str], types: Mapping[str, str] | None, table: str, folder: str) -> list[str]:
+    """Every key the lines name, once each, in the order first named; blank lines are ignored.
+
+    A ``list --json`` of a window has one line per version, so one key may appear many times.
+    """
+    seen: dict[str, None] = {}
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            seen.setdefault(key_from_line(line, number, types, table, folder), None)
+    return list(seen)

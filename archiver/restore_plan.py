@@ -1,0 +1,209 @@
+"""Restore planning: which archived version of a key goes back, what it puts back, and how it ended.
+
+Decided without I/O, so the rules an operator relies on during an incident are tested on their own:
+
+- Per key, the newest archived version whose deletion time is in the window is the one restored;
+  a key whose newest version overall is after the window was deleted again later and is skipped,
+  because restoring it would bring back data that was deliberately removed since.
+- An archived body puts back its image, never one whose key differs from the folder it is in.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from archiver.archive import ArchiveBodyError, read_archive_body
+from archiver.keys import InvalidKeyError, canonical_key, encode_key
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from archiver.listing import ArchiveName
+    from archiver.policy import DeletionKind
+    from archiver.windows import TimeWindow
+
+__all__ = [
+    "DELETED_AGAIN",
+    "NOTHING_ARCHIVED",
+    "NOTHING_IN_WINDOW",
+    "NO_IMAGE",
+    "ArchivedImage",
+    "Chosen",
+    "KeyOutcome",
+    "KeyPlan",
+    "KeyStatus",
+    "Skip",
+    "choose_version",
+    "image_to_restore",
+    "plan_window",
+    "summary_rows",
+]
+
+DELETED_AGAIN = "deleted again after the window"
+NO_IMAGE = "archived without an image (the stream carried no old image)"
+NOTHING_IN_WINDOW = "no deletion in the window"
+NOTHING_ARCHIVED = "nothing archived"
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """The version to put back."""
+
+    name: ArchiveName
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """Nothing is put back for this key, for ``reason``; ``name`` is the version it concerns, if any."""
+
+    reason: str
+    name: ArchiveName | None = None
+
+
+def choose_version(names: Sequence[ArchiveName], window: TimeWindow) -> Chosen | Skip:
+    """The newest version of one key deleted in ``window``, unless the key was deleted again after it.
+
+    ``names`` are every archived version of the key (any order). Versions sort in deletion order,
+    so the newest overall is the largest; if it is past the window, the key came back after the
+    window and was deleted again, and putting the in-window version back would resurrect stale data.
+    """
+    if not names:
+        return Skip(NOTHING_ARCHIVED)
+    newest = max(names, key=lambda n: n.version)
+    if window.is_after(newest.deleted_at):
+        return Skip(DELETED_AGAIN, newest)
+    in_window = [n for n in names if window.contains(n.deleted_at)]
+    if not in_window:
+        return Skip(NOTHING_IN_WINDOW, newest)
+    return Chosen(max(in_window, key=lambda n: n.version))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPlan:
+    """One key to restore: its encoded key, and its versions where a listing found them already."""
+
+    encoded_key: str
+    names: tuple[ArchiveName, ...] | None = None
+
+
+def plan_window(names: Iterable[ArchiveName], window: TimeWindow) -> list[KeyPlan]:
+    """From a whole table's versions, the keys with a deletion in ``window``, each with all its versions."""
+    by_key: dict[str, list[ArchiveName]] = {}
+    for name in names:
+        by_key.setdefault(name.encoded_key, []).append(name)
+    return [
+        KeyPlan(encoded, tuple(sorted(versions, key=lambda n: n.version)))
+        for encoded, versions in sorted(by_key.items())
+        if any(window.contains(n.deleted_at) for n in versions)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedImage:
+    """An archived item ready to put back: wire DynamoDB JSON (binaries as base64, numbers as text)."""
+
+    key: Mapping[str, Mapping[str, str]]
+    item: Mapping[str, Any]
+    kind: str
+    missing: tuple[str, ...]  # attributes the table's policy dropped when archiving
+
+
+def image_to_restore(body: bytes, encoded_key: str, kind: DeletionKind | None = None) -> ArchivedImage | Skip:
+    """The item an archived body puts back, or why it puts back nothing.
+
+    Skipped: the archive has no image (``imageMissing``), or ``kind`` is given and this deletion
+    is of another kind. An image whose policy dropped attributes is restored, naming them.
+
+    Raises:
+        ArchiveBodyError: the body is not JSON, has no key, or its key is not the one its folder names.
+    """
+    try:
+        document = read_archive_body(body)
+    except ArchiveBodyError as error:
+        raise ArchiveBodyError(f"the body is {error}") from None
+    try:
+        key = canonical_key(document.get("key"))  # type: ignore[arg-type]
+        found = encode_key(key)
+    except InvalidKeyError as error:
+        raise ArchiveBodyError(f"the body's key is unusable: {error}") from None
+    if found != encoded_key:
+        raise ArchiveBodyError(f"the body holds key {found!r}, not the {encoded_key!r} its folder names")
+    deletion = document.get("deletion")
+    found_kind = str(deletion.get("kind") or "") if isinstance(deletion, dict) else ""
+    if kind is not None and found_kind != kind:
+        return Skip(f"deleted by {found_kind or 'an unknown kind'}, not {kind}")
+    image = document.get("image")
+    if document.get("imageMissing") or not isinstance(image, dict):
+        return Skip(NO_IMAGE)
+    item = {**document["key"], **image}  # the image holds the key; a hand-made one may not
+    dropped = document.get("droppedAttributes")
+    missing = tuple(str(name) for name in dropped) if isinstance(dropped, list) else ()
+    return ArchivedImage(key, item, found_kind, missing)
+
+
+class KeyStatus(StrEnum):
+    """What happened to one key."""
+
+    RESTORED = "restored"
+    WOULD_RESTORE = "would restore"  # --dry-run
+    PRESENT = "present"  # a live item has the key: never overwritten
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    NOT_ATTEMPTED = "not attempted"  # stopped (Ctrl-C) before this key
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOutcome:
+    """One key's outcome, as the summary counts it and the report writes it."""
+
+    encoded_key: str
+    outcome: KeyStatus
+    key: Mapping[str, Mapping[str, str]] | None = None
+    version: str | None = None
+    object_key: str | None = None
+    reason: str | None = None
+    missing: tuple[str, ...] = ()
+
+    def report_line(self) -> dict[str, Any]:
+        """The report's JSON line: fields that say nothing are left out."""
+        line: dict[str, Any] = {"encodedKey": self.encoded_key, "outcome": self.outcome.value}
+        optional = {
+            "key": self.key,
+            "version": self.version,
+            "objectKey": self.object_key,
+            "reason": self.reason,
+            "missingAttributes": list(self.missing) or None,
+        }
+        return line | {name: value for name, value in optional.items() if value is not None}
+
+
+def summary_rows(outcomes: Iterable[KeyOutcome]) -> list[tuple[str, int]]:
+    """Rows (label, count): restored or would restore, present, skipped per reason, failed, not attempted.
+
+    The first three are always there (at zero too), so a summary always reads the same; the rest
+    appear where something happened.
+    """
+    counts: Counter[KeyStatus] = Counter()
+    reasons: Counter[str] = Counter()
+    incomplete = 0
+    dry_run = False
+    for outcome in outcomes:
+        counts[outcome.outcome] += 1
+        dry_run = dry_run or outcome.outcome is KeyStatus.WOULD_RESTORE
+        if outcome.outcome is KeyStatus.SKIPPED:
+            reasons[outcome.reason or "?"] += 1
+        if outcome.missing and outcome.outcome in (KeyStatus.RESTORED, KeyStatus.WOULD_RESTORE):
+            incomplete += 1
+    put = KeyStatus.WOULD_RESTORE if dry_run else KeyStatus.RESTORED
+    rows = [(put.value, counts[put]), ("present (live item kept)", counts[KeyStatus.PRESENT])]
+    if incomplete:
+        rows.append((f"  of the {put.value}: without dropped attributes", incomplete))
+    rows.append(("skipped", counts[KeyStatus.SKIPPED]))
+    rows += [(f"  {reason}", n) for reason, n in sorted(reasons.items())]
+    rows.append(("failed", counts[KeyStatus.FAILED]))
+    if counts[KeyStatus.NOT_ATTEMPTED]:
+        rows.append(("not attempted (stopped)", counts[KeyStatus.NOT_ATTEMPTED]))
+    return rows
