@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["MAX_PREFIX_BYTES", "DeletionKind", "Policies", "PolicyError", "TablePolicy", "check_prefix"]
+__all__ = ["MAX_PREFIX_BYTES", "DeletionKind", "Layout", "Policies", "PolicyError", "TablePolicy", "check_prefix"]
 
 #: The longest archive prefix; the object key budget in ``keys.py`` counts on it.
 MAX_PREFIX_BYTES = 128
@@ -44,6 +44,13 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
+class Layout(StrEnum):
+    """How a table's deletions are laid out in the bucket (:mod:`archiver.layouts` names the paths)."""
+
+    OBJECTS = "objects"  # one object per deletion, under its key's folder
+    COMPACT = "compact"  # one gzip JSON-lines object per delivered batch and hour
+
+
 @dataclass(frozen=True, slots=True)
 class TablePolicy:
     """How one table's deletions are archived.
@@ -54,12 +61,14 @@ class TablePolicy:
         ttl_attribute: the table's TTL attribute, so that a TTL deletion replicated into another
             region of a global table (which carries no TTL identity) is still recognised.
         drop_attributes: top-level attributes removed before archiving (never key attributes).
+        layout: one object per deletion, or one compact object per batch and hour.
     """
 
     prefix: str = "archive"
     capture: frozenset[DeletionKind] = frozenset({DeletionKind.USER, DeletionKind.TTL})
     ttl_attribute: str | None = None
     drop_attributes: frozenset[str] = frozenset()
+    layout: Layout = Layout.OBJECTS
 
     def __post_init__(self) -> None:
         check_prefix(self.prefix)
