@@ -10,6 +10,7 @@ the fake stays honest. Waiting never sleeps: the engine's clock and sleep are in
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +54,7 @@ ROWS = [
     row("sessions", "1", None, "true", None),
 ]
 EXPECTED = (
-    ("orders", 2, __import__("datetime").datetime(2026, 11, 25, 10, 0), False, '{"PK":{"S":"a"}}'),
+    ("orders", 2, datetime(2026, 11, 25, 10, 0), False, '{"PK":{"S":"a"}}'),
     ("sessions", 1, None, True, None),
 )
 

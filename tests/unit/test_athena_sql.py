@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -185,7 +186,7 @@ def test_a_fraction_of_a_second_rounds_the_bound_up_to_the_next_whole_second() -
 
 
 def test_a_window_in_another_zone_is_read_in_utc() -> None:
-    paris = datetime(2026, 11, 25, 11, 30, tzinfo=UTC).astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris"))
+    paris = datetime(2026, 11, 25, 11, 30, tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
 
     sql = deletions_cte([SESSIONS], DB, deleted_after=paris)
 

@@ -2,13 +2,6 @@
 # Queriers: run queries in this workgroup over these tables, read the archive, nothing else
 ################################################################################
 
-locals {
-  database_arn = "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${local.database_name}"
-  catalog_arn  = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"
-  table_arns   = [for t in values(local.tables) : "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${local.database_name}/${t.glue_table}"]
-  folders      = sort([for t in values(local.tables) : t.folder])
-}
-
 # Athena runs a query with the caller's own permissions: it reads Glue and the archive objects,
 # and writes the results, as the caller. So this one document is all a querier needs.
 data "aws_iam_policy_document" "querier" {

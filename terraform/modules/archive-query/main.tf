@@ -33,6 +33,48 @@ locals {
     for name, t in local.tables : name => "s3://${var.bucket_name}/${t.folder}${t.layout == "compact" ? "compact/" : ""}"
   }
 
+  # The one column of every Glue table: an archive line, whole (see the table resource below).
+  body_column = {
+    name    = "body"
+    type    = "string"
+    comment = "One archived deletion as JSON: the archive body (archiver/archive.py), plus version in compact lines"
+  }
+
+  # The hour folders of a compact table: compact/dt=YYYY-MM-DD/hh=HH/.
+  hour_partitions = [
+    { name = "dt", type = "string", comment = "UTC day of the deletions in the folder, YYYY-MM-DD (projected)" },
+    { name = "hh", type = "int", comment = "UTC hour of the deletions in the folder, 0 to 23 (projected, folder hh=00 to hh=23)" },
+  ]
+
+  glue_tables = {
+    for name, t in local.tables : name => {
+      name           = t.glue_table
+      location       = local.locations[name]
+      partition_keys = t.layout == "compact" ? local.hour_partitions : []
+      parameters = merge(
+        {
+          EXTERNAL                = "TRUE"
+          "dynamo-archive:table"  = name
+          "dynamo-archive:layout" = t.layout
+        },
+        t.layout == "compact" ? {
+          # Partition projection: Athena computes the hour folders from these instead of asking
+          # Glue, so a new hour needs no partition registered; a window on dt/hh reads only its folders.
+          "projection.enabled"          = "true"
+          "projection.dt.type"          = "date"
+          "projection.dt.format"        = "yyyy-MM-dd"
+          "projection.dt.range"         = "${var.compact_first_day},NOW"
+          "projection.dt.interval"      = "1"
+          "projection.dt.interval.unit" = "DAYS"
+          "projection.hh.type"          = "integer"
+          "projection.hh.range"         = "0,23"
+          "projection.hh.digits"        = "2"
+          "storage.location.template"   = "${local.locations[name]}dt=$${dt}/hh=$${hh}/"
+        } : {},
+      )
+    }
+  }
+
   results_bucket_name = coalesce(var.results.bucket_name, "${replace(substr(var.bucket_name, 0, 49), "/[.-]+$/", "")}-query-results")
 }
 
@@ -43,6 +85,12 @@ locals {
 
   bucket_arn          = "arn:${local.partition}:s3:::${var.bucket_name}"
   results_kms_key_arn = coalesce(var.results.kms_key_arn, var.kms_key_arn)
+
+  # What the querier's policy (iam.tf) names.
+  database_arn = "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${local.database_name}"
+  catalog_arn  = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"
+  table_arns   = [for t in values(local.tables) : "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${local.database_name}/${t.glue_table}"]
+  folders      = sort([for t in values(local.tables) : t.folder])
 }
 
 ################################################################################
@@ -64,40 +112,16 @@ resource "aws_glue_catalog_database" "this" {
 # whole. The field delimiter \u0001 never occurs in the line: JSON escapes every control character
 # inside strings, and the archiver writes one body per line, so the column is always the whole line.
 resource "aws_glue_catalog_table" "deletions" {
-  for_each = local.tables
+  for_each = local.glue_tables
 
-  name          = each.value.glue_table
+  name          = each.value.name
   database_name = aws_glue_catalog_database.this.name
-  description   = "Archived deletions of DynamoDB table ${each.key} (${each.value.layout} layout), one JSON body per row; query the deduplicated deletions relation with archiver query --engine athena."
+  description   = "Archived deletions of DynamoDB table ${each.key} (${local.tables[each.key].layout} layout), one JSON body per row; query the deduplicated deletions relation with archiver query --engine athena."
   table_type    = "EXTERNAL_TABLE"
-
-  parameters = merge(
-    {
-      EXTERNAL                = "TRUE"
-      "dynamo-archive:table"  = each.key
-      "dynamo-archive:layout" = each.value.layout
-    },
-    each.value.layout == "compact" ? {
-      # Partition projection: Athena computes the hour folders from these instead of asking Glue,
-      # so a new hour needs no partition registered; a window on dt/hh reads only its folders.
-      "projection.enabled"          = "true"
-      "projection.dt.type"          = "date"
-      "projection.dt.format"        = "yyyy-MM-dd"
-      "projection.dt.range"         = "${var.compact_first_day},NOW"
-      "projection.dt.interval"      = "1"
-      "projection.dt.interval.unit" = "DAYS"
-      "projection.hh.type"          = "integer"
-      "projection.hh.range"         = "0,23"
-      "projection.hh.digits"        = "2"
-      "storage.location.template"   = "${local.locations[each.key]}dt=$${dt}/hh=$${hh}/"
-    } : {},
-  )
+  parameters    = each.value.parameters
 
   dynamic "partition_keys" {
-    for_each = each.value.layout == "compact" ? [
-      { name = "dt", type = "string", comment = "UTC day of the deletions in the folder, YYYY-MM-DD (projected)" },
-      { name = "hh", type = "int", comment = "UTC hour of the deletions in the folder, 0 to 23 (projected, folder hh=00 to hh=23)" },
-    ] : []
+    for_each = each.value.partition_keys
 
     content {
       name    = partition_keys.value.name
@@ -107,10 +131,10 @@ resource "aws_glue_catalog_table" "deletions" {
   }
 
   storage_descriptor {
-    location      = local.locations[each.key]
+    location      = each.value.location
     input_format  = "org.apache.hadoop.mapred.TextInputFormat"
     output_format = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-    compressed    = each.value.layout == "compact" # .jsonl.gz: gzip is read by its extension
+    compressed    = local.tables[each.key].layout == "compact" # .jsonl.gz: gzip is read by its extension
 
     ser_de_info {
       name                  = "one-json-line"
@@ -123,9 +147,9 @@ resource "aws_glue_catalog_table" "deletions" {
     }
 
     columns {
-      name    = "body"
-      type    = "string"
-      comment = "One archived deletion as JSON: the archive body (archiver/archive.py), plus version in compact lines"
+      name    = local.body_column.name
+      type    = local.body_column.type
+      comment = local.body_column.comment
     }
   }
 }
