@@ -9,6 +9,9 @@ person (Ctrl-C) or by ``timeout_s`` is stopped on Athena too, since it bills whi
 
 Cost: what Athena bills for the bytes the query scanned, reported with every result and with
 every failure after the start (a cancelled query is billed for what it read).
+
+A little over 300 lines: the result cells' conversion by Athena type (``_value``) stays beside the
+paging that needs it, rather than in a module of its own for one function.
 """
 
 from __future__ import annotations
