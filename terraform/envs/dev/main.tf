@@ -57,3 +57,15 @@ module "table_archive" {
   alarm_topic_arn   = var.alarm_topic_arn
   tags              = local.tags
 }
+
+# Athena over the archive: a Glue database, one Glue table per YAML table (its layout), a workgroup
+# that caps the bytes one query scans, and the querier's least-privilege policy.
+module "query" {
+  source = "../../modules/archive-query"
+
+  environment = local.config.environment
+  bucket_name = module.environment.bucket_name
+  kms_key_arn = module.environment.kms_key_arn
+  tables      = { for name, table in local.tables : name => { prefix = try(table.prefix, null), layout = try(table.layout, null) } }
+  tags        = local.tags
+}

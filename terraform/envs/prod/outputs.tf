@@ -37,3 +37,23 @@ output "dashboard_name" {
   description = "CloudWatch dashboard of the environment: per table, records, lag, dead letters, function and pipe failures."
   value       = module.environment.dashboard_name
 }
+
+output "query_workgroup_name" {
+  description = "Athena workgroup of archiver query --engine athena."
+  value       = module.query.workgroup_name
+}
+
+output "query_database_name" {
+  description = "Glue database holding one table per archived table."
+  value       = module.query.database_name
+}
+
+output "query_results_location" {
+  description = "Where Athena writes query results (encrypted, expired)."
+  value       = module.query.results_location
+}
+
+output "querier_policy_arn" {
+  description = "IAM policy to attach to whoever runs archive queries."
+  value       = module.query.querier_policy_arn
+}
