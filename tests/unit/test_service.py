@@ -69,6 +69,21 @@ def test_unreadable_record_is_dead_lettered_and_the_rest_archived(
     assert letter.record_id == "bad" and "dynamodb.Keys" in letter.reason and letter.record == broken
 
 
+def test_a_forged_record_whose_image_names_another_key_is_dead_lettered_not_archived(
+    store: FakeArchiveStore, letters: FakeDeadLetterSink
+) -> None:
+    # given a record whose Keys say USER#1 and whose OldImage is USER#2's item
+    forged = remove_record(event_id="forged", keys={"PK": {"S": "USER#1"}}, old_image={"PK": {"S": "USER#2"}})
+    # when it is archived
+    (outcome,) = Archiver(store, letters).archive([forged])
+    # then nothing is stored (a restore cannot write USER#2's item back as USER#1's), and the letter says why
+    assert isinstance(outcome, DeadLettered)
+    assert store.objects == {}
+    (letter,) = letters.letters
+    assert letter.error == "Unreadable" and letter.record == forged
+    assert 'dynamodb.OldImage.PK is {"S": "USER#2"} but dynamodb.Keys.PK is {"S": "USER#1"}' in letter.reason
+
+
 def test_store_failure_is_dead_lettered_with_the_reason(letters: FakeDeadLetterSink) -> None:
     outcome = Archiver(FakeArchiveStore(fail_next=1), letters).archive([remove_record()])[0]
     assert isinstance(outcome, DeadLettered)
