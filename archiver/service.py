@@ -176,7 +176,12 @@ class Archiver:
             if isinstance(error, StoreUnavailableError):
                 reason, attempts = f"archive store unavailable: {error}", error.attempts
             else:
-                reason, attempts = f"object {error} already holds another deletion", 1
+                reason = (
+                    f"object {error} already holds another body for this deletion (delivered before with another "
+                    "image, or archived under other drop_attributes); the stored object is kept: compare it with "
+                    "this record"
+                )
+                attempts = 1
             letter = DeadLetter(
                 archived.record_id,
                 reason,

@@ -106,7 +106,10 @@ def test_conflicting_content_under_one_key_is_dead_lettered(store: FakeArchiveSt
     record["dynamodb"]["OldImage"]["name"] = {"S": "Grace"}  # same event identity, other image
     letters = FakeDeadLetterSink()
     assert isinstance(Archiver(store, letters).archive([record])[0], DeadLettered)
-    assert "already holds another deletion" in letters.letters[0].reason
+    (letter,) = letters.letters
+    assert letter.error == "ObjectConflictError" and letter.record == record
+    assert "already holds another body for this deletion" in letter.reason
+    assert "the stored object is kept" in letter.reason
 
 
 def test_concurrent_mapper_keeps_one_outcome_per_record_in_order(store: FakeArchiveStore) -> None:
