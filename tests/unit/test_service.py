@@ -125,6 +125,21 @@ def test_unknown_envelope_is_dead_lettered_whole(letters: FakeDeadLetterSink) ->
     assert isinstance(outcome, DeadLettered) and letters.letters[0].record == {"foo": 1}
 
 
+def test_an_element_the_delivery_refused_is_dead_lettered_alone_with_its_reason(
+    store: FakeArchiveStore, letters: FakeDeadLetterSink
+) -> None:
+    foreign = {"messageId": "m1", "body": "{}"}
+    outcomes = Archiver(store, letters).archive([remove_record(), foreign], refused={1: "batch[1] is an SQS message"})
+    assert [type(o) for o in outcomes] == [Archived, DeadLettered]
+    (letter,) = letters.letters
+    assert (letter.record_id, letter.reason, letter.error, letter.record) == (
+        "record#1",
+        "batch[1] is an SQS message",
+        "UnknownEnvelope",
+        foreign,
+    )
+
+
 class _BuggyStore(FakeArchiveStore):
     def put(self, obj: object) -> None:  # type: ignore[override]
         raise RuntimeError("bug in an adapter")
