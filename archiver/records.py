@@ -361,6 +361,8 @@ def _attribute(value: object, where: str, depth: int = 0) -> dict[str, Any]:
         raise _Invalid(f'{where} is {_shown(value)}; expected one typed value such as {{"S": "text"}}')
     ((kind, inner),) = value.items()
     if kind not in _TYPES:
+        if depth == 0 and where.startswith("dynamodb.Keys."):  # not one of ten: a key is one of three
+            raise _Invalid(f"{where} has type {kind!r}; a key attribute is S, N or B")
         raise _Invalid(f"{where} has type {kind!r}; expected one of {', '.join(sorted(_TYPES))}")
     checked: Any = inner
     if kind in ("S", "N", "B"):

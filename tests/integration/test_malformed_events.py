@@ -29,6 +29,20 @@ def key_of_wrong_type(events):
     return record
 
 
+def key_of_unknown_type(events):
+    record = events.remove(n=97)
+    record["dynamodb"]["Keys"]["PK"] = {"X": "1"}
+    return record
+
+
+def key_typed_otherwise_in_the_image(events):
+    # filed under PK(N)1, a restore of the item's real key (PK is S) would answer "nothing archived"
+    record = events.remove(n=98)
+    record["dynamodb"]["Keys"]["PK"] = {"N": "1"}
+    record["dynamodb"]["OldImage"]["PK"] = {"S": "1"}
+    return record
+
+
 def image_of_wrong_type(events):
     record = events.remove(n=93)
     record["dynamodb"]["OldImage"] = ["not", "an", "object"]
@@ -62,6 +76,8 @@ MALFORMED = {
     missing_dynamodb: "dynamodb is missing",
     missing_keys: "dynamodb.Keys is missing",
     key_of_wrong_type: "dynamodb.Keys.PK.S is 123; expected a string",
+    key_of_unknown_type: "dynamodb.Keys.PK has type 'X'; a key attribute is S, N or B",
+    key_typed_otherwise_in_the_image: 'dynamodb.OldImage.PK is {"S": "1"} but dynamodb.Keys.PK is {"N": "1"}',
     image_of_wrong_type: "dynamodb.OldImage is ['not', 'an', 'object']",
     image_nested_too_deep: "dynamodb.OldImage.deep" + ".M.a" * 33 + " is nested 33 levels deep",
     not_an_object: "record is a str, not a JSON object",
