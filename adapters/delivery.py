@@ -25,7 +25,7 @@ from archiver.records import record_id_of
 from archiver.service import Failed, summarise
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator
     from concurrent.futures import ThreadPoolExecutor
 
     from adapters.metrics import Metrics
@@ -97,17 +97,18 @@ def handle(event: object, archiver: Archiver, metrics: Metrics = _NO_METRICS) ->
         if isinstance(outcome, Failed):
             raise EventNotArchivedError(outcome.reason)
         return None
-    outcomes, settled_at = _archive(archiver, delivery.records)
+    outcomes, settled_at = _archive(archiver, delivery)
     metrics.publish(outcomes, settled_at)
     return _answer(delivery, outcomes, started)
 
 
-def _archive(archiver: Archiver, records: Sequence[object]) -> tuple[list[Outcome], list[float]]:
+def _archive(archiver: Archiver, delivery: Delivery) -> tuple[list[Outcome], list[float]]:
     """The outcomes in record order, and when each was known (epoch seconds): the moment its record
-    was archived, give or take the records before it still in flight on the pool."""
+    was archived, give or take the records before it still in flight on the pool. A foreign element
+    of the batch (``delivery.refused``) is dead-lettered alone; the records beside it are archived."""
     outcomes: list[Outcome] = []
     settled_at: list[float] = []
-    for outcome in archiver.archive_each(records):
+    for outcome in archiver.archive_each(delivery.records, delivery.refused):
         settled_at.append(time.time())
         outcomes.append(outcome)
     return outcomes, settled_at

@@ -14,13 +14,20 @@ shape would drop what the other shape holds:
   another event source, a list of EventBridge events. None of the deployed paths sends these, so
   the reason says what arrived and how the function is meant to be invoked, instead of
   dead-lettering each wrapper as a stream record without an ``eventName``.
+
+A batch (a pipe's list, a mapping's ``Records``) that holds stream records and, among them, an
+element of another kind is a batch all the same: its stream records are archived, and each
+foreign element is refused alone (``Delivery.refused``: its place in the batch, and a reason
+naming what it is), so one stray element neither dead-letters the batch's deletions with it nor
+makes a letter that redrive cannot replay. An element that is a stream record and also another
+shape is refused the same way. Only a batch with no plain stream record is refused whole.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = ["Delivery", "Shape", "UnknownEnvelope", "failure_identifier", "read_delivery"]
@@ -54,8 +61,15 @@ class Shape(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
+    """The records of one delivery, as received, and which of them are no stream record at all.
+
+    ``refused`` maps the place of each foreign element of a batch to why it is not read as a
+    record (what it is, and what to do instead); it is dead-lettered alone, with that reason.
+    """
+
     shape: Shape
     records: Sequence[object]
+    refused: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def reports_partial_failures(self) -> bool:
@@ -71,10 +85,7 @@ class UnknownEnvelope:
 def read_delivery(event: object) -> Delivery | UnknownEnvelope:
     """The delivery ``event`` is, or why it is none we read (then it is dead-lettered whole)."""
     if isinstance(event, list):
-        foreign = _foreign_kinds(event)
-        if foreign:
-            return UnknownEnvelope(_wrapped(f"a JSON list holding {' and '.join(foreign)}", event, foreign))
-        return Delivery(Shape.PIPE_BATCH, event)
+        return _batch(Shape.PIPE_BATCH, event, "a JSON list")
     if not isinstance(event, Mapping):
         return UnknownEnvelope(
             f"event is a {type(event).__name__}; expected an EventBridge event, a JSON "
@@ -90,10 +101,7 @@ def read_delivery(event: object) -> Delivery | UnknownEnvelope:
         records = event["Records"]
         if not isinstance(records, list):
             return UnknownEnvelope(f"Records is a {type(records).__name__}; expected a list of stream records")
-        foreign = _foreign_kinds(records)
-        if foreign:
-            return UnknownEnvelope(_wrapped(f'{{"Records": [...]}} holding {" and ".join(foreign)}', records, foreign))
-        return Delivery(Shape.ESM_BATCH, records)
+        return _batch(Shape.ESM_BATCH, records, '{"Records": [...]}')
     if "detail" in event:
         detail = event["detail"]
         if isinstance(detail, Mapping):
@@ -107,13 +115,47 @@ def read_delivery(event: object) -> Delivery | UnknownEnvelope:
     single = [kind for kind in _foreign_kinds([event]) if kind != _EVENTBRIDGE]  # no 'detail': said below
     if single:
         return UnknownEnvelope(
-            _wrapped(" and ".join(_ONE.get(kind, f"one of {kind}") for kind in single), [event], single)
+            _wrapped("event is " + " and ".join(_ONE.get(kind, f"one of {kind}") for kind in single), [event], single)
         )
     shown = ", ".join(sorted(map(str, event))[:8]) or "no keys"
     return UnknownEnvelope(
         f"event has {shown}; expected 'detail' (EventBridge), 'Records' (event source "
         "mapping), a JSON list (pipe), or a stream record"
     )
+
+
+def _batch(shape: Shape, items: list[object], what: str) -> Delivery | UnknownEnvelope:
+    """A batch's records, each foreign element refused alone; or, with no plain stream record in
+    it, the reason it is no batch of stream records at all."""
+    kinds = [_kinds(item) for item in items]
+    if not any(found == [_STREAM_RECORD] for found in kinds):
+        foreign = _foreign_kinds(items)
+        if foreign:
+            return UnknownEnvelope(_wrapped(f"event is {what} holding {' and '.join(foreign)}", items, foreign))
+        return Delivery(shape, items)
+    refused = {
+        index: _refusal(index, item, found)
+        for index, (item, found) in enumerate(zip(items, kinds, strict=True))
+        if found not in ([], [_STREAM_RECORD])
+    }
+    return Delivery(shape, items, refused)
+
+
+def _refusal(index: int, item: object, kinds: list[str]) -> str:
+    """Why one element of a batch of stream records is not read as one."""
+    foreign = [kind for kind in kinds if kind != _STREAM_RECORD]
+    subject = f"batch[{index}] is"
+    named = " and ".join(
+        "an EventBridge event ('detail')" if kind == _EVENTBRIDGE else _ONE.get(kind, f"one of {kind}")
+        for kind in foreign
+    )
+    if len(foreign) < len(kinds):
+        return (
+            f"{subject} a stream record and also {named}; reading it as one would drop what the other holds, "
+            "so it is not archived: deliver each shape on its own. The batch's other records are read without it"
+        )
+    reason = _wrapped(f"{subject} {named}", [item], foreign, "not a DynamoDB stream record")
+    return f"{reason}. The batch's stream records are read without it"
 
 
 def _shapes(event: Mapping[object, object]) -> list[str]:
@@ -153,10 +195,10 @@ def _foreign_kinds(items: Sequence[object]) -> list[str]:
     return list(dict.fromkeys(kind for item in items for kind in _kinds(item) if kind != _STREAM_RECORD))
 
 
-def _wrapped(what: str, items: Sequence[object], kinds: list[str]) -> str:
-    """The reason for ``what`` arrived (``items`` holding wrappers of ``kinds``), and what to do instead."""
+def _wrapped(what: str, items: Sequence[object], kinds: list[str], instead: str = "not DynamoDB stream records") -> str:
+    """Why ``what`` ("event is ...", ``items`` holding wrappers of ``kinds``) is not read, and what to do instead."""
     advice = "; ".join(dict.fromkeys(_ADVICE.get(kind, _OTHER_SOURCE) for kind in kinds))
-    return f"event is {what}{_first_body(items)}, not DynamoDB stream records: {advice}"
+    return f"{what}{_first_body(items)}, {instead}: {advice}"
 
 
 def _first_body(items: Sequence[object]) -> str:

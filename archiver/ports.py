@@ -41,7 +41,8 @@ class ObjectNotFoundError(LookupError):
 
 
 class ObjectConflictError(Exception):
-    """An object with this key exists with other content: two deletions mapped to one key."""
+    """An object with this key exists with other content: the same deletion version delivered with
+    another body (an altered record, or other drop_attributes). The message is the object key."""
 
 
 class DeadLetterUnavailableError(Exception):
@@ -71,7 +72,7 @@ class ArchiveStore(Protocol):
 
         Raises:
             StoreUnavailableError: it could not be written.
-            ObjectConflictError: the key holds other content (only stores that can tell).
+            ObjectConflictError: the key holds other content (the same content is a success).
         """
 
     def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:

@@ -4,6 +4,9 @@ This is the edge of the core: whatever arrives (a well-formed record, a publishe
 placeholder ARNs, a hand-written test event, garbage) is parsed once here. After it, no field is
 optional "just in case"; a record that cannot be understood becomes an ``Unreadable`` whose reason
 names the field, the value received and what would be accepted, and the service dead-letters it.
+
+It is longer than most modules (about 400 lines) because it is one reading of one record: every
+check a record must pass before it may be archived is here, in the order the record is read.
 """
 
 from __future__ import annotations
@@ -173,6 +176,7 @@ def _read_removal(raw: Mapping[str, Any], record_id: str, table: str, policies: 
         image = {name: _attribute(value, f"dynamodb.OldImage.{name}") for name, value in old.items()}
     else:
         raise _Invalid(f"dynamodb.OldImage is {_shown(old)}; expected an object of attributes or no field")
+    _check_image_key(key, image, keys)
     policy = policies.for_table(table)
     raw_time = dynamodb.get("ApproximateCreationDateTime")
     seconds = _creation_seconds(raw_time)
@@ -200,6 +204,37 @@ def _read_removal(raw: Mapping[str, Any], record_id: str, table: str, policies: 
         stream_view_type=str(dynamodb.get("StreamViewType") or ""),
         raw_creation_time=raw_time,
     )
+
+
+def _check_image_key(key: Mapping[str, Mapping[str, str]], image: Mapping[str, Any], keys: Mapping[str, Any]) -> None:
+    """Refuse a record whose old image holds another key than its ``Keys``.
+
+    The archive files a deletion under ``Keys`` and a restore writes the image, so such a record
+    would put one item back under another item's key. DynamoDB sends the deleted item's own key in
+    both, so only an altered or hand-made record disagrees; it is dead-lettered here, once, and no
+    restore ever meets it. Values compare as DynamoDB compares keys: numbers by value (``1.0`` is
+    ``1``), binaries by their bytes. An image without a key attribute is left alone: a restore takes
+    that attribute from ``Keys``.
+    """
+    for name, expected in key.items():
+        if name not in image or image[name] == keys[name]:  # the usual case: the same text, the same value
+            continue
+        try:
+            same = canonical_key({name: image[name]}) == {name: expected}
+        except InvalidKeyError:  # a set, a map, a malformed number: no key value at all
+            same = False
+        if not same:
+            raise _Invalid(
+                f"dynamodb.OldImage.{name} is {_json_shown(image[name])} but dynamodb.Keys.{name} is "
+                f"{_json_shown(keys[name])}: the image of a deleted item holds the key it was deleted under, so "
+                f"this record was altered or made by hand; make the two agree and redrive it"
+            )
+
+
+def _json_shown(value: object) -> str:
+    """A validated attribute value as DynamoDB JSON, shortened to keep a message one readable line."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return f"{text[:80]}... ({len(text)} characters)" if len(text) > 100 else text
 
 
 def _content(raw: Mapping[str, Any]) -> str:
@@ -326,6 +361,8 @@ def _attribute(value: object, where: str, depth: int = 0) -> dict[str, Any]:
         raise _Invalid(f'{where} is {_shown(value)}; expected one typed value such as {{"S": "text"}}')
     ((kind, inner),) = value.items()
     if kind not in _TYPES:
+        if depth == 0 and where.startswith("dynamodb.Keys."):  # not one of ten: a key is one of three
+            raise _Invalid(f"{where} has type {kind!r}; a key attribute is S, N or B")
         raise _Invalid(f"{where} has type {kind!r}; expected one of {', '.join(sorted(_TYPES))}")
     checked: Any = inner
     if kind in ("S", "N", "B"):

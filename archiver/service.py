@@ -8,7 +8,7 @@ not capture.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -117,14 +117,24 @@ class Archiver:
     policies: Policies = field(default_factory=Policies)
     mapper: Callable[..., Iterator[Outcome]] = map
 
-    def archive(self, records: Sequence[object]) -> list[Outcome]:
+    def archive(self, records: Sequence[object], refused: Mapping[int, str] | None = None) -> list[Outcome]:
         """One outcome per record, in the order given."""
-        return list(self.archive_each(records))
+        return list(self.archive_each(records, refused))
 
-    def archive_each(self, records: Sequence[object]) -> Iterator[Outcome]:
+    def archive_each(self, records: Sequence[object], refused: Mapping[int, str] | None = None) -> Iterator[Outcome]:
         """One outcome per record, in the order given, each as soon as it and those before it are
-        settled: the caller can tell when each record was archived without the core reading a clock."""
-        plans = [self._plan(raw, index) for index, raw in enumerate(records)]
+        settled: the caller can tell when each record was archived without the core reading a clock.
+
+        ``refused`` (a delivery's, by place in ``records``) names elements that are no stream record
+        at all, and why: each is dead-lettered alone, as an event to read again, with that reason.
+        """
+        refused = refused or {}
+        plans = [
+            DeadLetter(record_id_of(raw, index), refused[index], "UnknownEnvelope", raw)
+            if index in refused
+            else self._plan(raw, index)
+            for index, raw in enumerate(records)
+        ]
 
         def carry_out(raw: object, index: int) -> Outcome:
             return self._carry_out(raw, index, plans[index])
@@ -176,7 +186,12 @@ class Archiver:
             if isinstance(error, StoreUnavailableError):
                 reason, attempts = f"archive store unavailable: {error}", error.attempts
             else:
-                reason, attempts = f"object {error} already holds another deletion", 1
+                reason = (
+                    f"object {error} already holds another body for this deletion (delivered before with another "
+                    "image, or archived under other drop_attributes); the stored object is kept: compare it with "
+                    "this record"
+                )
+                attempts = 1
             letter = DeadLetter(
                 archived.record_id,
                 reason,

@@ -10,8 +10,9 @@ Layout: ``<prefix>/<table>/_dead-letters/<YYYY-MM-DD>/<sha256 of the letter>.jso
 (:func:`archiver.archive.dead_letter_key`), inside the table's folder because that is all the
 function's role may write (``terraform/modules/table-archive/iam.tf`` grants PutObject on
 ``<prefix>/<table>/*`` only). A letter that names no table, with no ``ARCHIVER_TABLE`` to fall back
-on, is therefore not written: the sink sends it reduced instead, and says why. (The deployed
-function always has ``ARCHIVER_TABLE``; only a hand-built sink can meet this.)
+on, is therefore not written: the sink's report then fails, so the invocation fails for it and
+the platform keeps the record (never a letter that holds none). (The deployed function always has
+``ARCHIVER_TABLE``; only a hand-built sink can meet this.)
 
 Objects are written once (``IfNoneMatch="*"``) and named by their content, so a retried send
 writes nothing new: a 412 means this very letter is there already. They are encrypted exactly as

@@ -1,10 +1,15 @@
 """S3ArchiveStore: the ArchiveStore port on one S3 bucket, write-once, with bounded retries.
 
 Every put is conditional (``IfNoneMatch="*"``): S3 writes the object only if the key is free and
-answers 412 ``PreconditionFailed`` otherwise, so an archived deletion is never overwritten. A 412
-means "this deletion is already archived" and is a success, because an object key is derived from
-the deletion itself (time, sequence number, eventID; see ``archiver/archive.py``) and its body is
-deterministic: the only writer of that key is an earlier delivery of the same record.
+answers 412 ``PreconditionFailed`` otherwise, so an archived deletion is never overwritten. An
+object key is derived from the deletion itself (time, sequence number, eventID; see
+``archiver/archive.py``) and its body is deterministic, so the usual writer of a taken key is an
+earlier delivery of the same record. On a 412 the stored body is read back (one GET, only on this
+path) and compared byte for byte: the same body is a success (this deletion is archived already);
+another body is :class:`~archiver.ports.ObjectConflictError`, and the service dead-letters the
+record with the reason. That is a redelivery carrying another image for the same version (an
+altered record), or one archived before under other ``drop_attributes``: either way the stored
+object is kept and the difference is reported, never dropped in silence.
 
 How the retries combine, and the trap they must survive:
 
@@ -13,9 +18,9 @@ How the retries combine, and the trap they must survive:
   alone decides what is retried (throttling, 5xx, 409 ``ConditionalRequestConflict``, dropped
   connections) and logs each retry. With botocore retries on as well, attempts multiply.
 - A put can *succeed* in S3 and still look failed here: the connection drops or a 500 comes back
-  after S3 committed the write. The retry then meets its own object and is answered 412. Treating
-  412 as success is what turns that lost answer into ``Archived`` (one object, no dead letter)
-  instead of a false failure; treating it as an error would dead-letter a record that is archived.
+  after S3 committed the write. The retry then meets its own object and is answered 412; the body
+  read back is its own, so the lost answer ends ``Archived`` (one object, no dead letter) instead
+  of a false failure; treating every 412 as an error would dead-letter a record that is archived.
 - 409 ``ConditionalRequestConflict`` means another conditional write to the same key is in flight
   (a duplicate delivery handled concurrently); retrying gets the 412 above once that one lands.
 """
@@ -30,7 +35,7 @@ import structlog
 from botocore.exceptions import ClientError
 
 from adapters.aws.retries import AWSCallError, RetryPolicy, error_code, http_status
-from archiver.ports import ObjectNotFoundError, StoreUnavailableError
+from archiver.ports import ObjectConflictError, ObjectNotFoundError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -83,10 +88,15 @@ class S3ArchiveStore:
         self._encryption = encryption_parameters(kms_key_id)
 
     def put(self, obj: ArchiveObject) -> None:
-        """Write ``obj`` unless its key exists (then it is this deletion, already archived)."""
+        """Write ``obj`` unless its key exists; then the stored body must be ``obj``'s.
+
+        Raises:
+            ObjectConflictError: the key holds another body (kept as it is).
+            StoreUnavailableError: it could not be written, or the existing object not read.
+        """
         context = {"table": obj.table, "encoded_key": obj.encoded_key, "object_key": obj.key}
 
-        def attempt() -> None:
+        def attempt() -> bool:
             try:
                 self._client.put_object(
                     Bucket=self.bucket,
@@ -99,11 +109,23 @@ class S3ArchiveStore:
                 )
             except ClientError as error:
                 if already_exists(error):
-                    _log.debug("archive object exists; this deletion is archived already", **context)
-                    return
+                    return False
                 raise
+            return True
 
-        self._call("s3:PutObject", attempt, **context)
+        if self._call("s3:PutObject", attempt, **context):
+            return
+        try:
+            stored = self.get(obj.key)
+        except ObjectNotFoundError:  # removed between the 412 and the read (a lifecycle expiry): not ours to judge
+            raise StoreUnavailableError(
+                f"s3:PutObject was answered 412 for {obj.key!r} but the object was gone when read back; "
+                f"redrive the record to write it (bucket {self.bucket!r})"
+            ) from None
+        if stored != obj.body:
+            _log.warning("archive object holds another body; kept as it is", stored_bytes=len(stored), **context)
+            raise ObjectConflictError(obj.key)
+        _log.debug("archive object exists with this body; this deletion is archived already", **context)
 
     def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
         """Every key under ``prefix`` after ``start_after``, ascending (S3 lists in UTF-8 binary

@@ -9,9 +9,16 @@ SQS takes at most 1 MiB per message (1,048,576 bytes, body and attributes togeth
 may set a smaller MaximumMessageSize. A letter that does not fit is written whole to the archive
 bucket by the sink's ``overflow`` (:class:`~adapters.aws.s3_dead_letters.S3DeadLetterOverflow`),
 and the message says where (attribute ``letter-location`` = ``s3``, body ``letterLocation``), with
-the keys and identifiers where the record has them. Only if that write fails too is the letter
-sent reduced (keys and identifiers, the reason, and why the record is missing): a reduced letter
-is better than none, a dropped letter is a lost deletion.
+the keys and identifiers where the record has them.
+
+A letter that can be kept whole neither in the queue nor in the bucket (no bucket configured, no
+table to file it under, S3 failing too) is not sent at all: the report raises
+DeadLetterUnavailableError, the record ends Failed, and the invocation fails for it
+(``batchItemFailures``, or a raised error), so the platform keeps the record: it retries, and
+then sends it to its own dead letter (a pipe's names the stream positions, which ``archiver
+redrive`` reads back; Lambda's on-failure destination holds the whole event). A letter reduced to
+its keys once stood in for it here; it held no record, so the image was lost and no redrive could
+replay it, and for an event we could not read it held nothing at all.
 
 Sends use the same :class:`~adapters.aws.retries.RetryPolicy` as the store. SendMessage is not
 idempotent, so a retried send whose first answer was lost leaves two copies of a letter; redriving
@@ -47,10 +54,8 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "NoDeadLetterQueue",
     "SQSDeadLetterSink",
-    "dead_letter_message",
     "full_message",
     "location_message",
-    "reduced_message",
 ]
 
 # One definition, in the core, so the redrive reads exactly what is written here.
@@ -65,6 +70,11 @@ _MAX_REASON = 4096
 #: Characters SQS refuses in a message body or string attribute (outside XML 1.0's character set).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _log = structlog.get_logger("adapters.aws.sqs_dead_letters")
+#: Why a letter that cannot be kept whole is not sent reduced instead: the failure keeps the record.
+_KEPT_BY_PLATFORM = (
+    "the letter is not sent without its record: the invocation fails for it, so the platform retries it "
+    "and then keeps it in its own dead letter"
+)
 
 
 class NoDeadLetterQueue:
@@ -86,7 +96,8 @@ class SQSDeadLetterSink:
     Args:
         client: an SQS client, ideally from ``adapters.aws.clients.aws_clients`` (botocore retries off).
         queue_url: the dead-letter queue; a ``.fifo`` queue gets a group and deduplication id.
-        overflow: where a letter too large for the queue is kept whole; without one it is sent reduced.
+        overflow: where a letter too large for the queue is kept whole; without one such a letter is
+            not sent, and the report fails (the platform keeps the record).
         retry: attempts, total time and waits; tests pass tiny waits.
         max_message_bytes: the size above which a letter does not go into the message (tests lower it).
     """
@@ -131,23 +142,27 @@ class SQSDeadLetterSink:
         self._send_oversize(letter, body, why, context)
 
     def _send_oversize(self, letter: DeadLetter, body: str, why: str, context: dict[str, Any]) -> None:
-        """Keep the letter in the bucket and send where it is; failing that, send it reduced."""
-        if self._overflow is not None:
-            from adapters.aws.s3_dead_letters import LetterNotWrittenError  # noqa: PLC0415 - only on this path
+        """Keep the letter in the bucket and send where it is; failing that, fail the report.
 
-            try:
-                location = self._overflow.write(letter, body)
-            except LetterNotWrittenError as error:
-                why = f"{why}; and it could not be kept in the archive bucket either: {error}"
-                _log.warning("dead letter not kept in the archive bucket; sending it reduced", why=why, **context)
-            else:
-                message, attributes = location_message(letter, location, why)
-                self._send_or_fail(letter, message, attributes, context)
-                _log.info("dead letter sent with its location", object_key=location.key, **context)
-                return
-        message, attributes = reduced_message(letter, why)
+        Raises:
+            DeadLetterUnavailableError: the letter could not be kept whole (no bucket, no table to
+                file it under, S3 failing), or the message saying where could not be sent.
+        """
+        if self._overflow is None:
+            raise DeadLetterUnavailableError(
+                f"{why}, and no bucket is configured to keep it whole; {_KEPT_BY_PLATFORM}"
+            )
+        from adapters.aws.s3_dead_letters import LetterNotWrittenError  # noqa: PLC0415 - only on this path
+
+        try:
+            location = self._overflow.write(letter, body)
+        except LetterNotWrittenError as error:
+            raise DeadLetterUnavailableError(
+                f"{why}, and it could not be kept in the archive bucket either: {error}; {_KEPT_BY_PLATFORM}"
+            ) from error
+        message, attributes = location_message(letter, location, why)
         self._send_or_fail(letter, message, attributes, context)
-        _log.warning("dead letter sent reduced", why=why, **context)
+        _log.info("dead letter sent with its location", object_key=location.key, **context)
 
     def _send_or_fail(self, letter: DeadLetter, body: str, attributes: dict[str, Any], context: dict[str, Any]) -> None:
         try:
@@ -186,17 +201,6 @@ def full_message(letter: DeadLetter, max_bytes: int = MAX_MESSAGE_BYTES) -> tupl
     return body, _attributes(letter)
 
 
-def dead_letter_message(letter: DeadLetter, max_bytes: int = MAX_MESSAGE_BYTES) -> tuple[str, dict[str, Any]]:
-    """The message for ``letter``: in full if it fits in ``max_bytes``, else reduced (no bucket to keep it)."""
-    body, attributes = full_message(letter, max_bytes)
-    size = len(body) + _attributes_size(attributes)
-    if size <= max_bytes:
-        return body, attributes
-    return reduced_message(
-        letter, f"the full letter was too large for SQS ({size} bytes with attributes, limit {max_bytes})"
-    )
-
-
 def _text(record: object) -> str:
     try:
         return repr(record)
@@ -221,25 +225,6 @@ def location_message(letter: DeadLetter, location: LetterLocation, why: str) -> 
     }
     attributes = {**_attributes(letter), LOCATION_ATTRIBUTE: _string("s3")}
     return json.dumps(message, ensure_ascii=True, default=str, sort_keys=True), attributes
-
-
-def reduced_message(letter: DeadLetter, why: str) -> tuple[str, dict[str, Any]]:
-    """The letter without its record: keys and identifiers where it has them, reason, and ``why``."""
-    identifiers = _identifiers(letter.record)
-    kept = (
-        "keys and identifiers are kept, find the item by them"
-        if identifiers["keys"] is not None
-        else "the record's keys could not be read, so nothing of it is kept here: look for it in the logs"
-    )
-    reduced = {
-        **_summary(letter),
-        "reason": letter.reason[:_MAX_REASON],
-        "recordOmitted": True,
-        "note": f"{why}; {kept}",
-        **identifiers,
-    }
-    attributes = {**_attributes(letter), "record-omitted": _string("true")}
-    return json.dumps(reduced, ensure_ascii=True, default=str, sort_keys=True), attributes
 
 
 def _summary(letter: DeadLetter) -> dict[str, Any]:

@@ -3,6 +3,9 @@
 The arithmetic is in cost_model.py; this module reads the shipped price book (prices.json: each
 unit price and input with its source) and the configuration, applies the flags, and prints a table
 with its assumptions, or JSON. Nothing here talks to AWS.
+
+It runs past 300 lines because a third of it is prose: the notes printed under the table, and the
+flags' help, which say what each number assumes.
 """
 
 from __future__ import annotations
@@ -15,16 +18,35 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.cli import render
 from adapters.cli.cost_model import PARTS, UNCERTAIN_PARTS, PriceBook, Row, Volume, cost_rows, read_price_book
-from adapters.cli.options import DEFAULT_CONFIG, add_command, bounded_int
+from adapters.cli.options import DEFAULT_CONFIG, add_command, bounded_int, shown_text
 from adapters.config import load_config
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["MAX_ITEM_KB", "load_price_book", "notes", "register"]
+__all__ = [
+    "MAX_DELETIONS_PER_MONTH",
+    "MAX_ITEM_KB",
+    "MAX_MS",
+    "MAX_WRITES_PER_DELETION",
+    "MIN_ITEM_KB",
+    "exact_json",
+    "load_price_book",
+    "notes",
+    "register",
+]
 
-#: DynamoDB's largest item.
+#: DynamoDB's largest item, and the smallest one worth a price (a byte).
 MAX_ITEM_KB = Decimal(400)
+MIN_ITEM_KB = Decimal("0.001")
+#: Deletions a month beyond any one table (10**15 is over 385 million a second), and stream records
+#: per deletion beyond any item's life: the bounds keep every amount exact to a hundredth of a cent.
+MAX_DELETIONS_PER_MONTH = 10**15
+MAX_WRITES_PER_DELETION = 10**6
+#: A wait or a CPU time per record longer than Lambda's 15-minute limit is no function's.
+MAX_MS = Decimal(900_000)
+#: The longest number a flag takes, as text: 5,000 digits is a mistake, not a volume.
+_MAX_NUMBER_CHARACTERS = 40
 #: Flags that replace an input of the price book.
 _INPUT_FLAGS = {
     "s3_latency_ms": "s3_latency_ms",
@@ -55,7 +77,7 @@ def _cost(args: argparse.Namespace) -> int:
         )
     ]
     if args.json:
-        print(json.dumps({"prices": _prices_json(book), "rows": [_row_json(r) for r in rows]}, indent=2))
+        print(exact_json({"prices": _prices_json(book), "rows": [_row_json(r) for r in rows]}))
         return 0
     header, cells, numeric = _table(rows, with_low_total=bill_uncertain)
     if args.markdown:
@@ -186,7 +208,7 @@ def _prices_json(book: PriceBook) -> dict[str, Any]:
         "region": book.region,
         "as_of": book.as_of,
         "unit_prices": {
-            name: {"usd": str(p.usd), "per": _number(p.per), "unit": p.unit, "source": p.source, "status": p.status}
+            name: {"usd": str(p.usd), "per": p.per, "unit": p.unit, "source": p.source, "status": p.status}
             for name, p in book.prices.items()
         },
         "inputs": {name: {"value": str(v.value), "source": v.source} for name, v in book.inputs.items()},
@@ -198,15 +220,29 @@ def _row_json(row: Row) -> dict[str, Any]:
         "table": row.table,
         "design": row.design,
         "writes_per_deletion": row.volume.writes_per_deletion,
-        "item_kb": _number(row.volume.item_kb),
-        "monthly_usd": _number(row.monthly_usd),
-        "parts": {name: _number(value) for name, value in row.parts.items()},
+        "item_kb": row.volume.item_kb,
+        "monthly_usd": row.monthly_usd,
+        "parts": dict(row.parts),
     }
 
 
-def _number(value: Decimal) -> int | float:
-    """A JSON number whose text is the decimal's (parse with ``parse_float=Decimal`` to sum exactly)."""
-    return int(value) if value == value.to_integral_value() else float(value)
+def exact_json(value: object, level: int = 0) -> str:
+    """``value`` as ``json.dumps(value, indent=2)`` writes it, except that a Decimal is a JSON number
+    whose text is the decimal's own (``11644.2456``), never a float's.
+
+    A float keeps about 17 digits: a month's total of 13 digits before the point and 4 after came
+    out as ``9491458719482.314`` while its parts summed to ``...482.3144``. Written exactly, parts
+    read with ``json.loads(text, parse_float=Decimal)`` add up to the total to the last digit.
+    """
+    if isinstance(value, Decimal):
+        return format(value, "f")  # positional: JSON has no NaN, and the flags admit only finite numbers
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(value, dict) and value:
+        members = (f"{inner}{json.dumps(str(k))}: {exact_json(v, level + 1)}" for k, v in value.items())
+        return "{\n" + ",\n".join(members) + f"\n{pad}}}"
+    if isinstance(value, list) and value:
+        return "[\n" + ",\n".join(f"{inner}{exact_json(v, level + 1)}" for v in value) + f"\n{pad}]"
+    return json.dumps(value)
 
 
 def _plain(value: Decimal) -> str:
@@ -214,18 +250,25 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _decimal(low: Decimal, high: Decimal | None = None, *, inclusive_low: bool = False) -> Callable[[str], Decimal]:
-    """An argparse type: an exact decimal above ``low`` (or from it, ``inclusive_low``), at most ``high``."""
+def _decimal(low: Decimal, high: Decimal, *, inclusive_low: bool = False) -> Callable[[str], Decimal]:
+    """An argparse type: an exact, finite decimal above ``low`` (or from it, ``inclusive_low``), at most ``high``.
+
+    NaN and infinities are refused before any comparison (a NaN compares by raising), and so is a
+    text longer than any number in the range needs.
+    """
+    accepted = f"expected a number {'from' if inclusive_low else 'above'} {_plain(low)} up to {_plain(high)}"
 
     def parse(text: str) -> Decimal:
+        if len(text.strip()) > _MAX_NUMBER_CHARACTERS:
+            raise argparse.ArgumentTypeError(
+                f"{shown_text(text)} is too long (at most {_MAX_NUMBER_CHARACTERS} characters); {accepted}"
+            )
         try:
-            value = Decimal(text)
+            value = Decimal(text.strip())
         except InvalidOperation:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        too_low = value < low or (value == low and not inclusive_low)
-        if not value.is_finite() or too_low or (high is not None and value > high):
-            shown = f"{'from' if inclusive_low else 'above'} {low}" + (f" up to {high}" if high is not None else "")
-            raise argparse.ArgumentTypeError(f"{text} is out of range; expected a number {shown}")
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number; {accepted}") from None
+        if not value.is_finite() or value < low or (value == low and not inclusive_low) or value > high:
+            raise argparse.ArgumentTypeError(f"{text} is out of range; {accepted}")
         return value
 
     return parse
@@ -252,33 +295,41 @@ def register(commands: Any) -> None:
     )
     cost.add_argument("--table", help="only this configured table (default: every table, each with the same volume)")
     cost.add_argument(
-        "--deletions-per-month", required=True, type=bounded_int(1), metavar="N", help="deletions archived a month"
+        "--deletions-per-month",
+        required=True,
+        type=bounded_int(1, MAX_DELETIONS_PER_MONTH),
+        metavar="N",
+        help=f"deletions archived a month, 1 to {MAX_DELETIONS_PER_MONTH:,}",
     )
     cost.add_argument(
         "--writes-per-deletion",
         required=True,
         nargs="+",
-        type=bounded_int(1),
+        type=bounded_int(1, MAX_WRITES_PER_DELETION),
         metavar="W",
         help="stream records per deletion, the REMOVE included (1: items are only deleted; 10: an INSERT, "
-        "8 MODIFYs and the REMOVE)",
+        f"8 MODIFYs and the REMOVE), 1 to {MAX_WRITES_PER_DELETION:,}",
     )
     cost.add_argument(
         "--item-kb",
         required=True,
         nargs="+",
-        type=_decimal(Decimal(0), MAX_ITEM_KB),
+        type=_decimal(MIN_ITEM_KB, MAX_ITEM_KB, inclusive_low=True),
         metavar="K",
-        help=f"item size in KB (above 0, at most {MAX_ITEM_KB}: DynamoDB's item limit)",
+        help=f"item size in KB ({MIN_ITEM_KB} to {MAX_ITEM_KB}: a byte to DynamoDB's item limit)",
     )
     cost.add_argument(
-        "--s3-latency-ms", type=_decimal(Decimal(0)), metavar="MS", help="wait for one S3 PUT (default: prices.json)"
+        "--s3-latency-ms",
+        type=_decimal(Decimal(0), MAX_MS),
+        metavar="MS",
+        help=f"wait for one S3 PUT, above 0 up to {MAX_MS} (default: prices.json)",
     )
     cost.add_argument(
         "--cpu-ms-per-record",
-        type=_decimal(Decimal(0)),
+        type=_decimal(Decimal(0), MAX_MS),
         metavar="MS",
-        help="handler CPU per record on a full vCPU (default: prices.json, measured by bench/bench_cpu.py)",
+        help=f"handler CPU per record on a full vCPU, above 0 up to {MAX_MS} (default: prices.json, measured by "
+        "bench/bench_cpu.py)",
     )
     cost.add_argument(
         "--failure-rate",

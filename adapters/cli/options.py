@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "MAX_WHOLE_NUMBER",
     "Subcommands",
     "add_command",
     "aws_options",
     "bounded_float",
     "bounded_int",
     "key_options",
+    "shown_text",
     "utc_time",
     "version_option",
     "window_options",
@@ -34,17 +36,43 @@ DEFAULT_CONFIG = "config/local.yaml"
 Subcommands = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
-    """An argparse type: a whole number in ``[low, high]``."""
+#: The largest whole number any flag takes where it names no bound of its own: far past every use,
+#: and small enough that a number of thousands of digits is "out of range", not "not a whole number".
+MAX_WHOLE_NUMBER = 10**18
+#: Longest flag text echoed whole in a message; a longer one is shown by its ends and its length.
+_SHOWN_CHARACTERS = 40
+
+
+def shown_text(text: str) -> str:
+    """``text`` for a one-line message: whole if short, else its two ends and how long it is."""
+    if len(text) <= _SHOWN_CHARACTERS:
+        return text
+    return f"{text[:12]}...{text[-8:]} ({len(text)} characters)"
+
+
+def bounded_int(low: int, high: int = MAX_WHOLE_NUMBER) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``[low, high]``.
+
+    A text of more than 40 characters is refused as too long, and a number of more digits than
+    ``high`` has as out of range, before either is read: Python refuses to read integers of over
+    4,300 digits, and would call such a number "not a whole number".
+    """
+    accepted = f"expected a whole number from {low:,} to {high:,}"
 
     def parse(text: str) -> int:
+        if len(text.strip()) > _SHOWN_CHARACTERS:
+            raise argparse.ArgumentTypeError(
+                f"{shown_text(text)} is too long (at most {_SHOWN_CHARACTERS} characters); {accepted}"
+            )
+        digits = text.strip().lstrip("+-").replace("_", "")
+        if digits.isdigit() and len(digits.lstrip("0")) > len(str(high)):
+            raise argparse.ArgumentTypeError(f"{text.strip()} is out of range; {accepted}")
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low or (high is not None and value > high):
-            shown = f"from {low} to {high}" if high is not None else f"of at least {low}"
-            raise argparse.ArgumentTypeError(f"{value} is out of range; expected a whole number {shown}")
+            raise argparse.ArgumentTypeError(f"{shown_text(text)!r} is not a whole number; {accepted}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; {accepted}")
         return value
 
     return parse
@@ -57,10 +85,10 @@ def bounded_float(low: float, *, inclusive: bool = False) -> Callable[[str], flo
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"{shown_text(text)!r} is not a number") from None
         if not math.isfinite(value) or value < low or (value == low and not inclusive):
             bound = f"at least {low:g}" if inclusive else f"above {low:g}"
-            raise argparse.ArgumentTypeError(f"{text} is out of range; expected a number {bound}")
+            raise argparse.ArgumentTypeError(f"{shown_text(text)} is out of range; expected a finite number {bound}")
         return value
 
     return parse

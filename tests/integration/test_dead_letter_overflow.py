@@ -11,12 +11,14 @@ import pytest
 
 from adapters.aws.retries import RetryPolicy
 from adapters.aws.s3_dead_letters import LetterNotWrittenError, S3DeadLetterOverflow
+from adapters.aws.s3_store import S3ArchiveStore
 from adapters.aws.sqs_dead_letters import LOCATION_ATTRIBUTE, MARKER_ATTRIBUTE, SQSDeadLetterSink
-from adapters.delivery import handle
+from adapters.delivery import EventNotArchivedError, handle
 from adapters.lambda_handler import build
 from adapters.settings import Settings
 from archiver.policy import Policies, TablePolicy
-from archiver.ports import DeadLetter
+from archiver.ports import DeadLetter, DeadLetterUnavailableError
+from archiver.service import Archiver
 from tests.integration.conftest import BUCKET, FAST, bucket_objects, dead_letters
 from tests.integration.faults import FlakyClient, client_error
 
@@ -127,21 +129,21 @@ def test_kept_letters_are_encrypted_as_archive_objects_are(s3, sqs, queue_url, e
     assert head["BucketKeyEnabled"] is True
 
 
-def test_when_the_bucket_fails_too_the_letter_is_sent_reduced_saying_so(s3, sqs, queue_url, events):
+def test_when_the_bucket_fails_too_the_report_fails_and_no_letter_without_its_record_is_sent(
+    s3, sqs, queue_url, events
+):
     broken = FlakyClient(s3, always={"put_object": client_error("ServiceUnavailable", 503)})
     overflow = overflow_over(broken, retry=RetryPolicy(attempts=2, initial_wait=0.001, max_wait=0.001))
     sink = SQSDeadLetterSink(sqs, queue_url, overflow=overflow, retry=FAST)
     record = events.remove(padding=1_100_000)
 
-    sink.report(DeadLetter(record["eventID"], "store down", "StoreUnavailableError", record, "orders"))
+    with pytest.raises(DeadLetterUnavailableError) as raised:
+        sink.report(DeadLetter(record["eventID"], "store down", "StoreUnavailableError", record, "orders"))
 
     assert bucket_objects(s3) == {}
-    (message,) = dead_letters(sqs, queue_url)
-    assert message["attributes"]["record-omitted"] == "true"
-    assert LOCATION_ATTRIBUTE not in message["attributes"]
-    assert "could not be kept in the archive bucket either" in message["body"]["note"]
-    assert "ServiceUnavailable" in message["body"]["note"]
-    assert message["body"]["keys"] == record["dynamodb"]["Keys"]
+    assert dead_letters(sqs, queue_url) == []
+    assert "could not be kept in the archive bucket either" in str(raised.value)
+    assert "ServiceUnavailable" in str(raised.value)
 
 
 def test_a_letter_with_no_table_is_not_written_outside_a_table_folder(s3, sqs, queue_url):
@@ -150,12 +152,50 @@ def test_a_letter_with_no_table_is_not_written_outside_a_table_folder(s3, sqs, q
 
     with pytest.raises(LetterNotWrittenError, match="names no table"):
         overflow.write(DeadLetter("event", "r", "UnknownEnvelope", {}), "{}")
-    sink.report(DeadLetter("event", "unknown", "UnknownEnvelope", unknown_envelope(300, 4096)))
+    with pytest.raises(DeadLetterUnavailableError, match="names no table"):
+        sink.report(DeadLetter("event", "unknown", "UnknownEnvelope", unknown_envelope(300, 4096)))
 
     assert bucket_objects(s3) == {}
-    (message,) = dead_letters(sqs, queue_url)
-    assert message["body"]["recordOmitted"] is True
-    assert "names no table" in message["body"]["note"]
+    assert dead_letters(sqs, queue_url) == []
+
+
+def test_an_unreadable_event_too_large_for_the_queue_with_no_table_known_fails_the_invocation(
+    clients, s3, sqs, queue_url
+):
+    # given the function's own wiring without ARCHIVER_TABLE
+    archiver = build(Settings(bucket=BUCKET, dlq_url=queue_url, table=None), clients=clients)
+    event = unknown_envelope(600, 2500)
+    # when an event of 1.5 MB that no shape matches arrives
+    with pytest.raises(EventNotArchivedError) as raised:
+        handle(event, archiver)
+    # then the invocation fails (the platform retries it, then keeps it in its own dead letter),
+    # and no letter that holds none of its deletions is sent
+    assert dead_letters(sqs, queue_url) == []
+    assert bucket_objects(s3) == {}
+    assert "names no table" in str(raised.value)
+
+
+def test_a_batch_record_whose_letter_cannot_be_kept_whole_is_named_for_the_platform_to_retry(
+    s3, sqs, queue_url, events
+):
+    # given a store that refuses one big record, and a bucket that cannot keep its letter either
+    records = [events.remove(n=1), events.remove(n=2, padding=1_100_000)]
+    broken = FlakyClient(s3, always={"put_object": client_error("AccessDenied", 403)}, only_if=_big)
+    overflow = overflow_over(broken)
+    archiver = Archiver(
+        store=S3ArchiveStore(broken, BUCKET, retry=FAST),
+        dead_letters=SQSDeadLetterSink(sqs, queue_url, overflow=overflow, retry=FAST),
+    )
+    # when the pipe delivers both
+    answer = handle(events.pipe(records), archiver)
+    # then the small one is archived, and the big one is named for a retry instead of a letter without it
+    assert answer == {"batchItemFailures": [{"itemIdentifier": records[1]["eventID"]}]}
+    assert len(bucket_objects(s3)) == 1
+    assert dead_letters(sqs, queue_url) == []
+
+
+def _big(request: dict[str, Any]) -> bool:
+    return len(request["Body"]) > 1_000_000
 
 
 def test_a_letter_that_fits_never_touches_the_bucket(overflowing_sink, s3, sqs, queue_url, events):

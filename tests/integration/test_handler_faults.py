@@ -86,6 +86,28 @@ def test_lost_answer_is_archived_once_without_a_dead_letter(s3, sqs, queue_url, 
     assert dead_letters(sqs, queue_url) == []
 
 
+def test_a_redelivery_with_another_image_is_dead_lettered_as_a_conflict_and_an_identical_one_is_not(
+    s3, sqs, queue_url, archiver_over, events
+):
+    # given a deletion archived, then delivered again unchanged and once more with another image
+    archiver = archiver_over(s3, sqs, queue_url)
+    record = events.remove()
+    altered = events.remove()
+    altered["dynamodb"]["OldImage"]["total"] = {"N": "99.99"}
+    handle(events.pipe([record]), archiver)
+    (stored,) = bucket_objects(s3).values()
+    # when both arrive
+    answers = [handle(events.pipe([record]), archiver), handle(events.pipe([altered]), archiver)]
+    # then the identical one is archived already (no letter), the other is reported, not dropped
+    assert answers == [{"batchItemFailures": []}, {"batchItemFailures": []}]
+    assert list(bucket_objects(s3).values()) == [stored]
+    (letter,) = dead_letters(sqs, queue_url)
+    assert letter["body"]["error"] == "ObjectConflictError"
+    assert letter["body"]["record"] == altered
+    assert "already holds another body for this deletion" in letter["body"]["reason"]
+    assert letter["body"]["context"]["objectKey"] == archive_object(record).key
+
+
 def test_build_wires_a_concurrent_archiver_that_keeps_batch_order(clients, s3, sqs, queue_url, events):
     archiver = build(Settings(bucket=BUCKET, dlq_url=queue_url, max_concurrency=8), clients=clients)
     records = events.removes(40)

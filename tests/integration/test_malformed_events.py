@@ -3,9 +3,14 @@ rest of the batch is archived as if it were not there."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from adapters.aws.sqs_dead_letters import full_message
 from adapters.delivery import handle
+from archiver.ports import DeadLetter
+from archiver.redrive import Rerun, Shape, Unknown, classify
 from tests.conftest import without
 from tests.integration.conftest import bucket_objects, dead_letters
 
@@ -21,6 +26,20 @@ def missing_keys(events):
 def key_of_wrong_type(events):
     record = events.remove(n=92)
     record["dynamodb"]["Keys"]["PK"] = {"S": 123}
+    return record
+
+
+def key_of_unknown_type(events):
+    record = events.remove(n=97)
+    record["dynamodb"]["Keys"]["PK"] = {"X": "1"}
+    return record
+
+
+def key_typed_otherwise_in_the_image(events):
+    # filed under PK(N)1, a restore of the item's real key (PK is S) would answer "nothing archived"
+    record = events.remove(n=98)
+    record["dynamodb"]["Keys"]["PK"] = {"N": "1"}
+    record["dynamodb"]["OldImage"]["PK"] = {"S": "1"}
     return record
 
 
@@ -57,6 +76,8 @@ MALFORMED = {
     missing_dynamodb: "dynamodb is missing",
     missing_keys: "dynamodb.Keys is missing",
     key_of_wrong_type: "dynamodb.Keys.PK.S is 123; expected a string",
+    key_of_unknown_type: "dynamodb.Keys.PK has type 'X'; a key attribute is S, N or B",
+    key_typed_otherwise_in_the_image: 'dynamodb.OldImage.PK is {"S": "1"} but dynamodb.Keys.PK is {"N": "1"}',
     image_of_wrong_type: "dynamodb.OldImage is ['not', 'an', 'object']",
     image_nested_too_deep: "dynamodb.OldImage.deep" + ".M.a" * 33 + " is nested 33 levels deep",
     not_an_object: "record is a str, not a JSON object",
@@ -129,3 +150,42 @@ def test_an_unknown_envelope_is_dead_lettered_whole(event, reason, s3, sqs, queu
     assert letter["body"]["record"] == event
     assert letter["attributes"]["error"] == "UnknownEnvelope"
     assert bucket_objects(s3) == {}
+
+
+def test_a_foreign_element_in_a_pipe_batch_is_its_own_letter_and_the_records_beside_it_are_archived(
+    s3, sqs, queue_url, archiver_over, events
+):
+    # given a pipe batch of two REMOVEs with an SQS message between them
+    foreign = events.sqs()["Records"][0]
+    good = events.removes(2)
+    # when it is delivered
+    answer = handle(events.pipe([good[0], foreign, good[1]]), archiver_over(s3, sqs, queue_url))
+    # then both deletions are archived, and the SQS message alone is dead-lettered, saying what it is
+    assert answer == {"batchItemFailures": []}
+    assert len(bucket_objects(s3)) == 2
+    (letter,) = dead_letters(sqs, queue_url)
+    assert letter["body"]["record"] == foreign
+    assert letter["body"]["recordId"] == "record#1"
+    assert letter["body"]["error"] == "UnknownEnvelope"
+    assert letter["body"]["reason"].startswith("batch[1] is an SQS message (eventSource 'aws:sqs')")
+    # and a redrive reads that letter as what it is (kept, with the reason), not as a lost batch
+    plan = classify(json.dumps(letter["body"]), letter["attributes"])
+    assert isinstance(plan, Unknown) and plan.shape is Shape.LETTER
+    assert "an SQS message" in plan.reason
+
+
+def test_a_letter_of_a_mixed_batch_from_before_is_replayed_record_by_record(s3, sqs, queue_url, archiver_over, events):
+    # given a letter written before: a whole mixed batch, dead-lettered as one unknown event
+    good = events.removes(2)
+    batch = [good[0], events.eventbridge(), good[1]]
+    old_letter = DeadLetter("event", "event is a JSON list holding EventBridge events", "UnknownEnvelope", batch)
+    body, attributes = full_message(old_letter)
+    # when a redrive reads it and re-runs what it holds
+    plan = classify(body, {name: value["StringValue"] for name, value in attributes.items()})
+    assert isinstance(plan, Rerun)
+    outcomes = archiver_over(s3, sqs, queue_url).archive(plan.records)
+    # then the two deletions are archived, and the foreign element is dead-lettered on its own
+    assert [type(o).__name__ for o in outcomes] == ["Archived", "DeadLettered", "Archived"]
+    assert len(bucket_objects(s3)) == 2
+    (letter,) = dead_letters(sqs, queue_url)
+    assert letter["body"]["record"] == batch[1]

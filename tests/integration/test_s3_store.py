@@ -13,7 +13,7 @@ from adapters.aws.retries import RetryPolicy
 from adapters.aws.s3_store import METADATA_KIND, S3ArchiveStore
 from archiver.archive import ArchiveObject
 from archiver.keys import decode_key
-from archiver.ports import ObjectNotFoundError, StoreUnavailableError
+from archiver.ports import ObjectConflictError, ObjectNotFoundError, StoreUnavailableError
 from tests.integration.conftest import BUCKET, FAST, archive_object
 from tests.integration.faults import AfterCall, FlakyClient, client_error
 
@@ -37,14 +37,24 @@ def test_redelivered_record_writes_no_second_object_and_succeeds(store, s3, even
     assert len(listed) == 1
 
 
-def test_existing_key_is_never_overwritten(store, events):
+def test_existing_key_is_never_overwritten_and_another_body_is_a_conflict(store, events):
     obj = archive_object(events.remove())
     store.put(obj)
     other = ArchiveObject(obj.key, b'{"other": true}', obj.table, obj.encoded_key, obj.kind)
 
-    store.put(other)
+    with pytest.raises(ObjectConflictError):
+        store.put(other)
 
     assert store.get(obj.key) == obj.body
+
+
+def test_a_412_whose_object_is_gone_when_read_back_is_unavailable_not_success(s3, events):
+    # given a put answered 412 whose object is no longer there when read (expired in between)
+    flaky = FlakyClient(s3, faults={"put_object": [client_error("PreconditionFailed", 412)]})
+    store = S3ArchiveStore(flaky, BUCKET, retry=FAST)
+    # then the record is not taken for archived
+    with pytest.raises(StoreUnavailableError, match="gone when read back"):
+        store.put(archive_object(events.remove()))
 
 
 def test_awkward_characters_in_the_key_survive_the_round_trip(store, s3, events):

@@ -10,7 +10,7 @@ from adapters.aws.sqs_dead_letters import (
     MAX_MESSAGE_BYTES,
     NoDeadLetterQueue,
     SQSDeadLetterSink,
-    dead_letter_message,
+    full_message,
 )
 from archiver.ports import DeadLetter, DeadLetterUnavailableError
 from tests.integration.conftest import FAST, dead_letters
@@ -74,58 +74,49 @@ def test_characters_sqs_refuses_still_travel(sink, sqs, queue_url, events):
     assert message["attributes"]["record-id"] == "id-with-?-control"
 
 
-def test_an_oversize_letter_is_sent_reduced_to_keys_and_identifiers(sink, sqs, queue_url, events):
+def test_an_oversize_letter_without_a_bucket_fails_the_report_and_sends_nothing(sink, sqs, queue_url, events):
+    # given a sink with no bucket to keep a letter whole, and a record whose letter exceeds SQS's limit
     record = events.remove(padding=MAX_MESSAGE_BYTES)
-
-    sink.report(letter_for(record))
-
-    (message,) = dead_letters(sqs, queue_url)
-    body = message["body"]
-    assert "record" not in body
-    assert body["recordOmitted"] is True
-    assert "too large" in body["note"]
-    assert body["keys"] == record["dynamodb"]["Keys"]
-    assert body["eventID"] == record["eventID"]
-    assert body["sequenceNumber"] == record["dynamodb"]["SequenceNumber"]
-    assert body["eventSourceARN"] == record["eventSourceARN"]
-    assert body["reason"].startswith("archive store unavailable")
-    assert message["attributes"]["record-omitted"] == "true"
+    # when it is reported
+    with pytest.raises(DeadLetterUnavailableError) as raised:
+        sink.report(letter_for(record))
+    # then no letter without its record is sent: the report fails, so the platform keeps the record
+    assert dead_letters(sqs, queue_url) == []
+    assert "too large for SQS" in str(raised.value)
+    assert "no bucket is configured to keep it whole" in str(raised.value)
+    assert "the platform retries it" in str(raised.value)
 
 
-def test_a_letter_refused_by_a_queue_with_a_smaller_limit_is_resent_reduced(sqs, events):
+def test_a_letter_refused_by_a_queue_with_a_smaller_limit_fails_the_report_without_a_bucket(sqs, events):
     url = sqs.create_queue(QueueName="small-dlq", Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
     sink = SQSDeadLetterSink(sqs, url, retry=FAST)
-    record = events.remove()
 
-    sink.report(letter_for(record))
+    with pytest.raises(DeadLetterUnavailableError, match="the queue refused the full letter"):
+        sink.report(letter_for(events.remove()))
 
-    (message,) = dead_letters(sqs, url)
-    assert message["body"]["recordOmitted"] is True
-    assert "the queue refused the full letter" in message["body"]["note"]
-    assert message["body"]["eventID"] == record["eventID"]
+    assert dead_letters(sqs, url) == []
 
 
-def test_a_reduced_letter_without_keys_does_not_claim_to_keep_them(sink, sqs, queue_url):
+def test_an_unreadable_event_too_large_for_the_queue_is_never_sent_without_its_records(sink, sqs, queue_url):
     envelope = {"records": [{"n": i, "padding": "x" * 4096} for i in range(300)]}
 
-    sink.report(letter_for(envelope, record_id="event", table=None, error="UnknownEnvelope"))
+    with pytest.raises(DeadLetterUnavailableError):
+        sink.report(letter_for(envelope, record_id="event", table=None, error="UnknownEnvelope"))
+
+    assert dead_letters(sqs, queue_url) == []
+
+
+def test_the_size_limit_counts_attributes_too(sqs, queue_url, events):
+    letter = letter_for(events.remove())
+    body, attributes = full_message(letter)
+    limit = len(body) + sum(len(name) + len(v["DataType"]) + len(v["StringValue"]) for name, v in attributes.items())
+
+    SQSDeadLetterSink(sqs, queue_url, retry=FAST, max_message_bytes=limit).report(letter)
+    with pytest.raises(DeadLetterUnavailableError, match=f"limit {limit - 1}"):
+        SQSDeadLetterSink(sqs, queue_url, retry=FAST, max_message_bytes=limit - 1).report(letter)
 
     (message,) = dead_letters(sqs, queue_url)
-    assert message["body"]["keys"] is None
-    assert "keys and identifiers are kept" not in message["body"]["note"]
-    assert "nothing of it is kept here" in message["body"]["note"]
-
-
-def test_the_size_limit_counts_attributes_too(events):
-    letter = letter_for(events.remove())
-    body, attributes = dead_letter_message(letter)
-    attribute_bytes = sum(len(name) + len(v["DataType"]) + len(v["StringValue"]) for name, v in attributes.items())
-
-    exact, _ = dead_letter_message(letter, max_bytes=len(body) + attribute_bytes)
-    short, _ = dead_letter_message(letter, max_bytes=len(body) + attribute_bytes - 1)
-
-    assert exact == body
-    assert '"recordOmitted": true' in short
+    assert message["body"]["record"] == letter.record
 
 
 def test_throttled_sends_are_retried(sqs, queue_url, events):

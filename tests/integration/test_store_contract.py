@@ -6,7 +6,7 @@ thing (write-once puts, idempotent redelivery, ascending listing, ObjectNotFound
 
 from __future__ import annotations
 
-import contextlib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -83,15 +83,17 @@ def test_putting_the_same_object_twice_is_a_success_with_one_key(backend, events
     assert list(backend.store.list_keys("")) == [obj.key]
 
 
-def test_a_key_is_never_overwritten(backend, events):
+def test_another_body_under_a_taken_key_is_a_conflict_and_never_overwrites(backend, events):
+    # given an archived deletion
     obj = archive_object(events.remove())
     backend.store.put(obj)
-    other = ArchiveObject(obj.key, b'{"another": "deletion"}', obj.table, obj.encoded_key, obj.kind)
-
-    with contextlib.suppress(ObjectConflictError):  # a store that can tell says so
+    # when the same version arrives with another body (another image for the same deletion)
+    other = ArchiveObject(obj.key, obj.body.replace(b"42.50", b"99.99"), obj.table, obj.encoded_key, obj.kind)
+    # then the store says so, and keeps what it had
+    with pytest.raises(ObjectConflictError, match=re.escape(obj.key)):
         backend.store.put(other)
-
     assert backend.store.get(obj.key) == obj.body
+    assert list(backend.store.list_keys("")) == [obj.key]
 
 
 def test_listing_is_ascending_and_limited_to_the_prefix(backend, events):

@@ -48,6 +48,17 @@ def test_redrive_refuses_a_max_of_zero_as_a_usage_error(capsys: pytest.CaptureFi
     assert "--max: 0 is out of range" in capsys.readouterr().err
 
 
+def test_a_whole_number_of_thousands_of_digits_is_too_long_not_not_a_whole_number(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Python reads no integer of over 4,300 digits; that was reported as "'999...' is not a whole number"
+    assert main(["redrive", "--max", "9" * 5000]) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert "--max: 999999999999...99999999 (5000 characters) is too long (at most 40 characters)" in error
+    assert "expected a whole number from 1 to 1,000,000,000,000,000,000" in error
+    assert "not a whole number" not in error
+
+
 def test_config_validate_accepts_the_local_configuration(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "validate", LOCAL]) == 0
     assert "ok (environment local, tables: orders, sessions)" in capsys.readouterr().out

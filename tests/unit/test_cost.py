@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.cli.cost import load_price_book
+from adapters.cli.cost import exact_json, load_price_book
 from adapters.cli.cost_model import (
     PARTS,
     UNCERTAIN_PARTS,
@@ -246,6 +246,69 @@ def test_cost_refuses_impossible_volumes_as_usage_errors(flags: list[str], capsy
     assert main(_cost(*flags)) == 2
     error = capsys.readouterr().err.splitlines()[-1]
     assert error.startswith("archiver cost: error: ") and "--" in error  # names the flag
+
+
+FIVE_THOUSAND_DIGITS = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--item-kb", "NaN"], "--item-kb: NaN is out of range; expected a number from 0.001 up to 400"),
+        (["--item-kb", "sNaN"], "--item-kb: sNaN is out of range"),
+        (["--item-kb", "1e-999999"], "--item-kb: 1e-999999 is out of range"),
+        (["--item-kb", "1", "--s3-latency-ms", "NaN"], "--s3-latency-ms: NaN is out of range; expected a number above"),
+        (["--item-kb", "1", "--s3-latency-ms", "Infinity"], "--s3-latency-ms: Infinity is out of range"),
+        (["--item-kb", "1", "--s3-latency-ms", "1e999999"], "above 0 up to 900000"),
+        (["--item-kb", "1", "--cpu-ms-per-record", "1e30"], "--cpu-ms-per-record: 1e30 is out of range"),
+        (
+            ["--item-kb", "1", "--failure-rate=-NaN"],
+            "--failure-rate: -NaN is out of range; expected a number from 0",
+        ),
+        (["--item-kb", "1." + "0" * 5000], "(5002 characters) is too long (at most 40 characters); expected a number"),
+        (["--item-kb", "1", "--deletions-per-month", FIVE_THOUSAND_DIGITS], "(5000 characters) is too long"),
+        (["--item-kb", "1", "--deletions-per-month", "9" * 30], "from 1 to 1,000,000,000,000,000"),
+        (["--item-kb", "1", "--deletions-per-month", "1000000000000001"], "1000000000000001 is out of range"),
+        (["--item-kb", "1", "--writes-per-deletion", "1000001"], "from 1 to 1,000,000"),
+        (["--item-kb", "1", "--deletions-per-month", "10.5"], "'10.5' is not a whole number; expected a whole"),
+    ],
+    ids=lambda value: value[-1][:30] if isinstance(value, list) else None,
+)
+def test_cost_refuses_non_finite_and_absurd_numbers_saying_what_it_accepts(
+    flags: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the flags given last win: argparse keeps the last --deletions-per-month
+    assert main(_cost("--writes-per-deletion", "1", *flags)) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith("archiver cost: error: argument --")
+    assert said in error
+    assert len(error) < 200  # a 5,000-digit value is not echoed whole
+    assert "Decimal(" not in error and "internal error" not in error
+
+
+def test_the_largest_volumes_accepted_are_priced_and_their_json_parts_add_up_exactly(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # given every flag at the top of its range: totals of 17 digits and more, past what a float keeps
+    flags = ["--deletions-per-month", "1000000000000000", "--writes-per-deletion", "1000000", "--item-kb", "400"]
+    flags += ["--s3-latency-ms", "900000", "--cpu-ms-per-record", "900000", "--failure-rate", "1"]
+    assert main(["cost", "--config", LOCAL, "--table", "orders", *flags, "--json"]) == 0
+    # then, read back as exact decimals, each row's parts sum to its total to the last digit
+    rows = json.loads(capsys.readouterr().out, parse_float=Decimal)["rows"]
+    assert len(rows) == 3
+    for row in rows:
+        assert row["monthly_usd"] > 10**15  # 20 significant digits
+        assert sum(row["parts"].values(), Decimal(0)) == row["monthly_usd"]
+        assert row["monthly_usd"].as_tuple().exponent == -4  # a hundredth of a cent, written out
+
+
+def test_exact_json_is_json_dumps_with_decimals_written_exactly() -> None:
+    plain = {"a": [1, 'x\u00e9"', None, True, {}, []], "b": {"c": 2.5}, "": "empty key"}
+    assert exact_json(plain) == json.dumps(plain, indent=2)
+    amounts = {"usd": Decimal("18199997941321834.8172"), "zero": Decimal("0.0000"), "tiny": Decimal("1E-7")}
+    text = exact_json(amounts)
+    assert '"usd": 18199997941321834.8172' in text and '"tiny": 0.0000001' in text
+    assert json.loads(text, parse_float=Decimal) == amounts
 
 
 def test_cost_names_an_unknown_table(capsys: pytest.CaptureFixture[str]) -> None:

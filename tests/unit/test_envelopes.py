@@ -97,21 +97,55 @@ def test_an_sns_notification_says_so(events) -> None:
     assert "not through an SNS topic" in result.reason
 
 
+S3_RECORD = {"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {}}
+
+
 def test_records_of_another_event_source_are_not_a_stream_batch() -> None:
-    s3_record = {"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {}}
-    result = read_delivery({"Records": [remove_record(), s3_record]})
+    result = read_delivery({"Records": [dict(S3_RECORD), dict(S3_RECORD)]})
     assert isinstance(result, UnknownEnvelope)
     assert "holding 'aws:s3' records, not DynamoDB stream records" in result.reason
 
 
-@pytest.mark.parametrize("with_a_record", [False, True], ids=["only-events", "mixed-with-a-record"])
-def test_a_list_of_eventbridge_events_is_named_not_read_as_a_pipe_batch(events, with_a_record: bool) -> None:
+def test_a_list_of_eventbridge_events_is_named_not_read_as_a_pipe_batch(events) -> None:
     # read as a pipe batch, each event was dead-lettered as a record with "eventName is None"
-    batch = [events.eventbridge(), events.eventbridge()] + ([remove_record()] if with_a_record else [])
-    result = read_delivery(batch)
+    result = read_delivery([events.eventbridge(), events.eventbridge()])
     assert isinstance(result, UnknownEnvelope)
     assert "a JSON list holding EventBridge events" in result.reason
     assert "no deployed path sends" in result.reason
+
+
+@pytest.mark.parametrize("envelope", ["pipe", "esm"])
+def test_a_foreign_element_among_stream_records_is_refused_alone_and_the_records_are_read(events, envelope) -> None:
+    # given a batch of two stream records with an SQS message, an EventBridge event and an S3 record among them
+    batch = [remove_record(event_id="a"), events.sqs()["Records"][0], events.eventbridge(), dict(S3_RECORD)]
+    batch.append(remove_record(event_id="b"))
+    # when it is read
+    result = read_delivery(events.pipe(batch) if envelope == "pipe" else events.esm(batch))
+    # then it is a batch of every element, in order, and only the three foreign ones are refused, each saying what it is
+    assert isinstance(result, Delivery)
+    assert list(result.records) == batch
+    assert sorted(result.refused) == [1, 2, 3]
+    assert result.refused[1].startswith("batch[1] is an SQS message (eventSource 'aws:sqs'), whose body is an")
+    assert "not a DynamoDB stream record" in result.refused[1] and "not through an SQS queue" in result.refused[1]
+    assert result.refused[2].startswith("batch[2] is an EventBridge event ('detail')")
+    assert result.refused[3].startswith("batch[3] is one of 'aws:s3' records")
+    assert all("The batch's stream records are read without it" in reason for reason in result.refused.values())
+
+
+def test_a_stream_record_that_is_also_another_shape_is_refused_alone_in_a_batch() -> None:
+    both = {**remove_record(event_id="both"), "detail": {"note": "x"}}
+
+    result = read_delivery([remove_record(), both])
+
+    assert isinstance(result, Delivery)
+    assert list(result.refused) == [1]
+    assert "batch[1] is a stream record and also an EventBridge event ('detail')" in result.refused[1]
+    assert "would drop what the other holds" in result.refused[1]
+
+
+def test_a_batch_of_stream_records_refuses_nothing(events) -> None:
+    result = read_delivery(events.pipe())
+    assert isinstance(result, Delivery) and result.refused == {}
 
 
 def test_stream_records_of_every_documented_delivery_are_still_read(events) -> None:

@@ -112,6 +112,7 @@ def test_one_document_per_table_in_the_configured_namespace(events, lines):
     records = [*events.removes(3, table="orders"), *events.removes(2, table="customers")]
     for n, record in enumerate(records[3:], start=100):  # distinct keys from the orders'
         record["dynamodb"]["Keys"]["PK"]["S"] += str(n)
+        record["dynamodb"]["OldImage"]["PK"]["S"] += str(n)  # an image holds its own key
 
     handle(events.pipe(records), Archiver(FakeArchiveStore(), FakeDeadLetterSink()), EMFMetrics("Team/Archive", lines))
 

@@ -142,7 +142,9 @@ def _without(field: str) -> dict:
         ({**remove_record(), "dynamodb": []}, "dynamodb is []"),
         (_without("Keys"), "dynamodb.Keys is missing"),
         (remove_record(keys={"PK": {"S": 5}}), "dynamodb.Keys.PK.S is 5"),
-        (remove_record(keys={"PK": {"X": "a"}}), "dynamodb.Keys.PK has type 'X'"),
+        (remove_record(keys={"PK": {"X": "a"}}), "dynamodb.Keys.PK has type 'X'; a key attribute is S, N or B"),
+        (remove_record(keys={"PK": {"SS": ["a"]}}), "key attribute 'PK' has type 'SS'"),
+        (remove_record(old_image={"PK": {"X": "a"}}), "dynamodb.OldImage.PK has type 'X'; expected one of B, BOOL"),
         (remove_record(old_image={"n": {"N": "abc"}}), "dynamodb.OldImage.n.N is 'abc'"),
         (remove_record(old_image={"n": {"N": "1" * 39}}), "dynamodb.OldImage.n.N is '" + "1" * 39 + "', which has 39"),
         (remove_record(old_image={"n": {"NS": ["1", "1E+126"]}}), "OldImage.n.NS[1] is '1E+126', whose magnitude"),
@@ -157,6 +159,44 @@ def test_malformed_records_are_refused_naming_the_field(record: object, named: s
     parsed = read_record(record, Policies())
     assert isinstance(parsed, Unreadable)
     assert named in parsed.reason
+
+
+@pytest.mark.parametrize(
+    ("keys", "image_key", "shown"),
+    [
+        ({"PK": {"S": "USER#1"}}, {"PK": {"S": "USER#2"}}, '{"S": "USER#2"} but dynamodb.Keys.PK is {"S": "USER#1"}'),
+        ({"PK": {"N": "1"}}, {"PK": {"S": "1"}}, '{"S": "1"} but dynamodb.Keys.PK is {"N": "1"}'),
+        ({"PK": {"N": "1"}}, {"PK": {"N": "1.5"}}, '{"N": "1.5"} but dynamodb.Keys.PK is {"N": "1"}'),
+        ({"PK": {"B": "AQI="}}, {"PK": {"B": "AQM="}}, '{"B": "AQM="} but dynamodb.Keys.PK is {"B": "AQI="}'),
+        ({"PK": {"S": "a"}}, {"PK": {"SS": ["a"]}}, '{"SS": ["a"]} but dynamodb.Keys.PK is {"S": "a"}'),
+    ],
+)
+def test_a_record_whose_image_holds_another_key_is_refused_naming_both_values(
+    keys: dict, image_key: dict, shown: str
+) -> None:
+    # given a forged record: its OldImage names another item than its Keys
+    record = remove_record(keys=keys, old_image={**image_key, "name": {"S": "Ada"}})
+    # when it is read
+    parsed = read_record(record, Policies())
+    # then it is refused (so dead-lettered, never archived for a restore to write the image's key)
+    assert isinstance(parsed, Unreadable)
+    assert f"dynamodb.OldImage.PK is {shown}" in parsed.reason
+    assert "make the two agree" in parsed.reason
+
+
+@pytest.mark.parametrize(
+    ("keys", "image_key"),
+    [
+        ({"PK": {"N": "1"}}, {"PK": {"N": "1.0"}}),  # numbers compare by value
+        ({"PK": {"N": "-0"}}, {"PK": {"N": "0E+5"}}),
+        ({"PK": {"N": "15E-1"}}, {"PK": {"N": "1.50"}}),
+        ({"PK": {"B": "AQI="}}, {"PK": {"B": "AQJ="}}),  # the same bytes, spelt with other spare bits
+        ({"PK": {"S": "a"}, "SK": {"N": "2"}}, {"SK": {"N": "2.00"}}),  # an image without PK: Keys gives it
+    ],
+)
+def test_an_image_holding_the_same_key_in_another_spelling_is_archived(keys: dict, image_key: dict) -> None:
+    item = read(remove_record(keys=keys, old_image={**image_key, "name": {"S": "Ada"}}))
+    assert item.image == {**image_key, "name": {"S": "Ada"}}  # the image as received
 
 
 def nested(levels: int, kind: str = "M", leaf: object = None) -> dict:

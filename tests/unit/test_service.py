@@ -69,6 +69,21 @@ def test_unreadable_record_is_dead_lettered_and_the_rest_archived(
     assert letter.record_id == "bad" and "dynamodb.Keys" in letter.reason and letter.record == broken
 
 
+def test_a_forged_record_whose_image_names_another_key_is_dead_lettered_not_archived(
+    store: FakeArchiveStore, letters: FakeDeadLetterSink
+) -> None:
+    # given a record whose Keys say USER#1 and whose OldImage is USER#2's item
+    forged = remove_record(event_id="forged", keys={"PK": {"S": "USER#1"}}, old_image={"PK": {"S": "USER#2"}})
+    # when it is archived
+    (outcome,) = Archiver(store, letters).archive([forged])
+    # then nothing is stored (a restore cannot write USER#2's item back as USER#1's), and the letter says why
+    assert isinstance(outcome, DeadLettered)
+    assert store.objects == {}
+    (letter,) = letters.letters
+    assert letter.error == "Unreadable" and letter.record == forged
+    assert 'dynamodb.OldImage.PK is {"S": "USER#2"} but dynamodb.Keys.PK is {"S": "USER#1"}' in letter.reason
+
+
 def test_store_failure_is_dead_lettered_with_the_reason(letters: FakeDeadLetterSink) -> None:
     outcome = Archiver(FakeArchiveStore(fail_next=1), letters).archive([remove_record()])[0]
     assert isinstance(outcome, DeadLettered)
@@ -91,7 +106,10 @@ def test_conflicting_content_under_one_key_is_dead_lettered(store: FakeArchiveSt
     record["dynamodb"]["OldImage"]["name"] = {"S": "Grace"}  # same event identity, other image
     letters = FakeDeadLetterSink()
     assert isinstance(Archiver(store, letters).archive([record])[0], DeadLettered)
-    assert "already holds another deletion" in letters.letters[0].reason
+    (letter,) = letters.letters
+    assert letter.error == "ObjectConflictError" and letter.record == record
+    assert "already holds another body for this deletion" in letter.reason
+    assert "the stored object is kept" in letter.reason
 
 
 def test_concurrent_mapper_keeps_one_outcome_per_record_in_order(store: FakeArchiveStore) -> None:
@@ -105,6 +123,21 @@ def test_concurrent_mapper_keeps_one_outcome_per_record_in_order(store: FakeArch
 def test_unknown_envelope_is_dead_lettered_whole(letters: FakeDeadLetterSink) -> None:
     outcome = Archiver(FakeArchiveStore(), letters).dead_letter_event({"foo": 1}, "unknown")
     assert isinstance(outcome, DeadLettered) and letters.letters[0].record == {"foo": 1}
+
+
+def test_an_element_the_delivery_refused_is_dead_lettered_alone_with_its_reason(
+    store: FakeArchiveStore, letters: FakeDeadLetterSink
+) -> None:
+    foreign = {"messageId": "m1", "body": "{}"}
+    outcomes = Archiver(store, letters).archive([remove_record(), foreign], refused={1: "batch[1] is an SQS message"})
+    assert [type(o) for o in outcomes] == [Archived, DeadLettered]
+    (letter,) = letters.letters
+    assert (letter.record_id, letter.reason, letter.error, letter.record) == (
+        "record#1",
+        "batch[1] is an SQS message",
+        "UnknownEnvelope",
+        foreign,
+    )
 
 
 class _BuggyStore(FakeArchiveStore):
