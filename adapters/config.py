@@ -241,7 +241,42 @@ class EnvironmentConfig(_Strict):
     dead_letter_queue: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_-]{1,80}$", description="Local queue name; default <bucket>-dlq."
     )
+    account_id: str | None = Field(
+        None,
+        pattern=r"^\d{12}$",
+        description="The AWS account this environment is deployed to (the provider's allowed_account_ids); "
+        "required except for local.",
+    )
+    alarm_topic_arn: str | None = Field(
+        None,
+        pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$",
+        description="SNS topic every alarm of the environment notifies; required except for local.",
+    )
     tables: list[TableConfig] = Field(min_length=1, description="The tables to archive.")
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _account_is_text(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError(
+                "write the account id in quotes (account_id: '012345678901'): YAML reads bare digits as a "
+                "number and drops leading zeros"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _deployed_environments_say_where_and_who_hears(self) -> EnvironmentConfig:
+        # Terraform deploys every environment but local: the provider refuses any other account,
+        # and an alarm that notifies nobody protects nothing.
+        if self.environment != "local":
+            missing = [name for name in ("account_id", "alarm_topic_arn") if getattr(self, name) is None]
+            if missing:
+                raise ValueError(
+                    f"field {' and '.join(missing)} required for environment {self.environment!r} (only local "
+                    "runs without them): account_id: '<12 digits>', "
+                    "alarm_topic_arn: arn:aws:sns:<region>:<account>:<topic>"
+                )
+        return self
 
     @field_validator("bucket")
     @classmethod
@@ -378,7 +413,8 @@ def load_config(path: str | Path) -> EnvironmentConfig:
         raise ConfigError(f"{path}: cannot read the configuration: {error.strerror or error}") from None
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(
-            f"{path}: larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB; a configuration is a few KB: is this the right file?"
+            f"{path}: larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB; "
+            "a configuration is a few KB: is this the right file?"
         )
     try:
         text = raw.decode("utf-8")

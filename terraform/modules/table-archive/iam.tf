@@ -1,5 +1,6 @@
 ################################################################################
-# Function role: write this table's objects, nothing else of the bucket
+# Function role: write this table's objects, nothing else of the bucket (and, with stream
+# delivery, read the table's stream for its event source mapping)
 ################################################################################
 
 data "aws_iam_policy_document" "function_trust" {
@@ -69,6 +70,51 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # stream delivery: the event source mapping reads the stream with the function's role.
+  dynamic "statement" {
+    for_each = local.stream ? [local.stream_arn] : []
+
+    content {
+      sid = "ReadThisTablesStream"
+      actions = [
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+      ]
+      resources = [statement.value]
+    }
+  }
+
+  # ListStreams supports no resource-level permission (IAM evaluates it against "*"); it returns
+  # stream ARNs only, never records.
+  dynamic "statement" {
+    for_each = local.stream ? [1] : []
+
+    content {
+      sid       = "ListStreams"
+      actions   = ["dynamodb:ListStreams"]
+      resources = ["*"]
+    }
+  }
+
+  # A table encrypted with a customer key: stream records are decrypted through DynamoDB (the key's
+  # policy must also let this role use it: output stream_reader_role_arn).
+  dynamic "statement" {
+    for_each = local.stream && local.table_kms != "" ? [local.table_kms] : []
+
+    content {
+      sid       = "DecryptStreamRecords"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -91,10 +137,12 @@ resource "aws_iam_role_policy" "function" {
 }
 
 ################################################################################
-# Pipe role: read this table's stream, deliver to the bus or the function, dead-letter
+# Pipe role (bus, direct): read this table's stream, deliver to the bus or the function, dead-letter
 ################################################################################
 
 data "aws_iam_policy_document" "pipe_trust" {
+  count = local.pipe ? 1 : 0
+
   statement {
     actions = ["sts:AssumeRole"]
 
@@ -119,15 +167,19 @@ data "aws_iam_policy_document" "pipe_trust" {
 }
 
 resource "aws_iam_role" "pipe" {
+  count = local.pipe ? 1 : 0
+
   name                 = "${local.name}-pipe"
   description          = "dynamo-archive pipe of table ${var.table_name}: reads its stream, delivers REMOVE records, sends its dead letters."
-  assume_role_policy   = data.aws_iam_policy_document.pipe_trust.json
+  assume_role_policy   = data.aws_iam_policy_document.pipe_trust[0].json
   max_session_duration = 3600
 
   tags = local.tags
 }
 
 data "aws_iam_policy_document" "pipe" {
+  count = local.pipe ? 1 : 0
+
   statement {
     sid = "ReadThisTablesStream"
     actions = [
@@ -146,7 +198,8 @@ data "aws_iam_policy_document" "pipe" {
     resources = ["*"]
   }
 
-  # A table encrypted with a KMS key: stream records are decrypted through DynamoDB.
+  # A table encrypted with a customer key: stream records are decrypted through DynamoDB (the key's
+  # policy must also let this role use it: output stream_reader_role_arn).
   dynamic "statement" {
     for_each = local.table_kms == "" ? [] : [local.table_kms]
 
@@ -207,7 +260,9 @@ data "aws_iam_policy_document" "pipe" {
 }
 
 resource "aws_iam_role_policy" "pipe" {
+  count = local.pipe ? 1 : 0
+
   name   = "archive-pipe"
-  role   = aws_iam_role.pipe.id
-  policy = data.aws_iam_policy_document.pipe.json
+  role   = aws_iam_role.pipe[0].id
+  policy = data.aws_iam_policy_document.pipe[0].json
 }
