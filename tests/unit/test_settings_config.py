@@ -22,6 +22,13 @@ from adapters.settings import SettingsError, load_settings
 from archiver.policy import DeletionKind
 
 ROOT = Path(__file__).resolve().parents[2]
+#: A deployed environment's required fields, around the tables a test is about.
+DEV = {
+    "environment": "dev",
+    "bucket": "bucket-dev",
+    "account_id": "123456789012",
+    "alarm_topic_arn": "arn:aws:sns:eu-west-1:123456789012:alarms",
+}
 
 
 @pytest.fixture
@@ -87,8 +94,7 @@ def test_every_environment_file_is_valid(name: str) -> None:
 
 def test_config_errors_name_file_table_and_field() -> None:
     data = {
-        "environment": "dev",
-        "bucket": "bucket-dev",
+        **DEV,
         "tables": [{"name": "orders", "captur": ["user"]}, {"name": "users", "capture": ["deleted"]}],
     }
     with pytest.raises(ConfigError) as error:
@@ -113,7 +119,7 @@ def test_config_errors_name_file_table_and_field() -> None:
 )
 def test_unworkable_tables_are_refused(tables: list, said: str) -> None:
     with pytest.raises(ConfigError, match=said):
-        parse_config({"environment": "dev", "bucket": "bucket-dev", "tables": tables})
+        parse_config({**DEV, "tables": tables})
 
 
 def test_unreadable_files_say_so(tmp_path: Path) -> None:
@@ -133,7 +139,10 @@ def _write(tmp_path: Path, content: bytes | str) -> Path:
     return path
 
 
-VALID = "environment: dev\nbucket: dev-archive\ntables:\n  - name: orders\n"
+VALID = (
+    "environment: dev\naccount_id: '123456789012'\nalarm_topic_arn: arn:aws:sns:eu-west-1:123456789012:alarms\n"
+    "bucket: dev-archive\ntables:\n  - name: orders\n"
+)
 
 
 def test_a_key_given_twice_is_refused_naming_line_and_column(tmp_path: Path) -> None:
@@ -142,7 +151,8 @@ def test_a_key_given_twice_is_refused_naming_line_and_column(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as raised:
         load_config(path)
 
-    assert str(raised.value) == f"{path}:5:1: not valid YAML: key 'bucket' is given twice in one mapping; keep one"
+    line = VALID.count("\n") + 1
+    assert str(raised.value) == f"{path}:{line}:1: not valid YAML: key 'bucket' is given twice in one mapping; keep one"
 
 
 def test_an_alias_bomb_is_refused_before_anything_is_expanded(tmp_path: Path) -> None:
@@ -157,7 +167,8 @@ def test_an_alias_bomb_is_refused_before_anything_is_expanded(tmp_path: Path) ->
 def test_a_file_that_is_not_utf8_is_refused_naming_the_line(tmp_path: Path) -> None:
     path = _write(tmp_path, VALID.encode() + b"# caf\xe9\n")
 
-    with pytest.raises(ConfigError, match=r":5: not UTF-8 \(byte 0xe9 at offset \d+\); save the file as UTF-8"):
+    line = VALID.count("\n") + 1
+    with pytest.raises(ConfigError, match=rf":{line}: not UTF-8 \(byte 0xe9 at offset \d+\); save the file as UTF-8"):
         load_config(path)
 
 
@@ -247,7 +258,7 @@ def test_a_table_folder_inside_another_tables_folder_is_refused_naming_both() ->
     tables = [{"name": "orders", "prefix": "archive"}, {"name": "lines", "prefix": "archive/orders"}]
 
     with pytest.raises(ConfigError) as raised:
-        parse_config({"environment": "dev", "bucket": "bucket-dev", "tables": tables}, "config/dev.yaml")
+        parse_config({**DEV, "tables": tables}, "config/dev.yaml")
 
     assert (
         "field tables: Value error, table 'lines' (prefix 'archive/orders') has its folder "
@@ -258,7 +269,7 @@ def test_a_table_folder_inside_another_tables_folder_is_refused_naming_both() ->
 def test_folders_that_only_share_a_name_prefix_are_accepted() -> None:
     tables = [{"name": "orders"}, {"name": "orders-v2"}, {"name": "archive", "prefix": "other"}]
 
-    config = parse_config({"environment": "dev", "bucket": "bucket-dev", "tables": tables})
+    config = parse_config({**DEV, "tables": tables})
 
     assert [t.folder for t in config.tables] == ["archive/orders/", "archive/orders-v2/", "other/archive/"]
 
@@ -270,9 +281,7 @@ def test_lifecycle_days_beyond_what_s3_takes_are_refused(field: str) -> None:
     with pytest.raises(
         ConfigError, match=rf"table 'orders', field retention\.{field}: .*less than or equal to 2147483647"
     ):
-        parse_config(
-            {"environment": "dev", "bucket": "bucket-dev", "tables": [{"name": "orders", "retention": retention}]}
-        )
+        parse_config({**DEV, "tables": [{"name": "orders", "retention": retention}]})
     assert Retention(**{field: MAX_LIFECYCLE_DAYS})  # the largest S3 lifecycle Days still passes
 
 
@@ -289,9 +298,7 @@ def test_a_metrics_namespace_cloudwatch_reserves_names_the_variable(env: pytest.
 
 
 def _table(**fields: object) -> TableConfig:
-    return parse_config(
-        {"environment": "dev", "bucket": "bucket-dev", "tables": [{"name": "events", **fields}]}
-    ).tables[0]
+    return parse_config({**DEV, "tables": [{"name": "events", **fields}]}).tables[0]
 
 
 def test_a_table_defaults_to_objects_delivered_by_the_bus() -> None:
@@ -357,3 +364,37 @@ def test_effective_batch_fills_what_the_yaml_leaves_out_with_the_deliverys_defau
 
     assert table.effective_batch == effective
     assert BATCH_DEFAULTS[delivery] == _table(delivery=delivery).effective_batch
+
+
+# --- issue 13: a deployed environment says which account it is for and whom its alarms reach -----
+
+
+@pytest.mark.parametrize("missing", ["account_id", "alarm_topic_arn"])
+def test_a_deployed_environment_without_account_or_alarm_topic_is_refused_naming_the_field(missing: str) -> None:
+    data = {**DEV, "tables": [{"name": "orders"}]}
+    del data[missing]
+
+    with pytest.raises(ConfigError, match=rf"top level: Value error, field {missing} required for environment 'dev'"):
+        parse_config(data)
+
+
+def test_the_local_environment_needs_neither() -> None:
+    config = parse_config({"environment": "local", "bucket": "bucket-local", "tables": [{"name": "orders"}]})
+
+    assert (config.account_id, config.alarm_topic_arn) == (None, None)
+
+
+def test_an_unquoted_account_id_is_refused_before_yaml_drops_its_leading_zeros(tmp_path: Path) -> None:
+    path = _write(tmp_path, VALID.replace("'123456789012'", "123456789012"))
+
+    with pytest.raises(ConfigError, match=r"field account_id: Value error, write the account id in quotes"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("account_id", "12345"), ("alarm_topic_arn", "arn:aws:sqs:eu-west-1:123456789012:alarms")],
+)
+def test_an_account_or_topic_that_is_not_one_is_refused(field: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=rf"field {field}: String should match pattern"):
+        parse_config({**DEV, field: value, "tables": [{"name": "orders"}]})
