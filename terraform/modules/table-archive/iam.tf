@@ -1,4 +1,47 @@
 ################################################################################
+# Reading this table's stream: granted to whichever role reads it, the pipe's (bus, direct) or the
+# function's (stream: its event source mapping reads with the function's role)
+################################################################################
+
+data "aws_iam_policy_document" "stream_read" {
+  statement {
+    sid = "ReadThisTablesStream"
+    actions = [
+      "dynamodb:DescribeStream",
+      "dynamodb:GetRecords",
+      "dynamodb:GetShardIterator",
+    ]
+    resources = [local.stream_arn]
+  }
+
+  # ListStreams supports no resource-level permission (IAM evaluates it against "*"); it returns
+  # stream ARNs only, never records.
+  statement {
+    sid       = "ListStreams"
+    actions   = ["dynamodb:ListStreams"]
+    resources = ["*"]
+  }
+
+  # A table encrypted with a customer key: stream records are decrypted through DynamoDB (the key's
+  # policy must also let the reading role use it: output stream_reader_role_arn).
+  dynamic "statement" {
+    for_each = local.table_kms == "" ? [] : [local.table_kms]
+
+    content {
+      sid       = "DecryptStreamRecords"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+################################################################################
 # Function role: write this table's objects, nothing else of the bucket (and, with stream
 # delivery, read the table's stream for its event source mapping)
 ################################################################################
@@ -24,6 +67,9 @@ resource "aws_iam_role" "function" {
 }
 
 data "aws_iam_policy_document" "function" {
+  # stream delivery: the event source mapping reads the stream with the function's role.
+  source_policy_documents = local.stream ? [data.aws_iam_policy_document.stream_read.json] : []
+
   # Put only: the archive is write-once from here (no GetObject, no DeleteObject), and only under
   # this table's folder.
   statement {
@@ -66,51 +112,6 @@ data "aws_iam_policy_document" "function" {
         test     = "StringEquals"
         variable = "kms:ViaService"
         values   = ["sqs.${local.region}.amazonaws.com"]
-      }
-    }
-  }
-
-  # stream delivery: the event source mapping reads the stream with the function's role.
-  dynamic "statement" {
-    for_each = local.stream ? [local.stream_arn] : []
-
-    content {
-      sid = "ReadThisTablesStream"
-      actions = [
-        "dynamodb:DescribeStream",
-        "dynamodb:GetRecords",
-        "dynamodb:GetShardIterator",
-      ]
-      resources = [statement.value]
-    }
-  }
-
-  # ListStreams supports no resource-level permission (IAM evaluates it against "*"); it returns
-  # stream ARNs only, never records.
-  dynamic "statement" {
-    for_each = local.stream ? [1] : []
-
-    content {
-      sid       = "ListStreams"
-      actions   = ["dynamodb:ListStreams"]
-      resources = ["*"]
-    }
-  }
-
-  # A table encrypted with a customer key: stream records are decrypted through DynamoDB (the key's
-  # policy must also let this role use it: output stream_reader_role_arn).
-  dynamic "statement" {
-    for_each = local.stream && local.table_kms != "" ? [local.table_kms] : []
-
-    content {
-      sid       = "DecryptStreamRecords"
-      actions   = ["kms:Decrypt"]
-      resources = [statement.value]
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["dynamodb.${local.region}.amazonaws.com"]
       }
     }
   }
@@ -180,41 +181,7 @@ resource "aws_iam_role" "pipe" {
 data "aws_iam_policy_document" "pipe" {
   count = local.pipe ? 1 : 0
 
-  statement {
-    sid = "ReadThisTablesStream"
-    actions = [
-      "dynamodb:DescribeStream",
-      "dynamodb:GetRecords",
-      "dynamodb:GetShardIterator",
-    ]
-    resources = [local.stream_arn]
-  }
-
-  # ListStreams supports no resource-level permission (IAM evaluates it against "*"); it returns
-  # stream ARNs only, never records.
-  statement {
-    sid       = "ListStreams"
-    actions   = ["dynamodb:ListStreams"]
-    resources = ["*"]
-  }
-
-  # A table encrypted with a customer key: stream records are decrypted through DynamoDB (the key's
-  # policy must also let this role use it: output stream_reader_role_arn).
-  dynamic "statement" {
-    for_each = local.table_kms == "" ? [] : [local.table_kms]
-
-    content {
-      sid       = "DecryptStreamRecords"
-      actions   = ["kms:Decrypt"]
-      resources = [statement.value]
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["dynamodb.${local.region}.amazonaws.com"]
-      }
-    }
-  }
+  source_policy_documents = [data.aws_iam_policy_document.stream_read.json]
 
   dynamic "statement" {
     for_each = local.bus ? [local.bus_arn] : []
