@@ -50,7 +50,7 @@ def test_redrive_refuses_a_max_of_zero_as_a_usage_error(capsys: pytest.CaptureFi
 
 def test_config_validate_accepts_the_local_configuration(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "validate", LOCAL]) == 0
-    assert "ok (environment local, tables: orders, sessions)" in capsys.readouterr().out
+    assert "ok (environment local, tables: orders, sessions, events)" in capsys.readouterr().out
 
 
 def test_config_validate_names_the_table_and_field_of_a_mistake(
