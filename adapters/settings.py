@@ -7,7 +7,7 @@ than archiving under a setting nobody meant.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -56,7 +56,10 @@ class Settings(BaseSettings):
         min_length=1,
         max_length=255,
         pattern="^[0-9A-Za-z._/#: -]+$",
-        description="CloudWatch namespace of the EMF metrics the function writes.",
+        description="CloudWatch namespace of the EMF metrics the function writes (not AWS/..., reserved).",
+    )
+    layout: Literal["objects", "compact"] = Field(
+        "objects", description="objects: one object per deletion; compact: one file per batch."
     )
 
     _split_capture = field_validator("capture", "drop_attributes", mode="before")(_split)
@@ -65,6 +68,16 @@ class Settings(BaseSettings):
     @classmethod
     def _prefix(cls, value: str) -> str:
         return check_prefix(value)  # its PolicyError is a ValueError: pydantic reports it as the field's
+
+    @field_validator("metrics_namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        # CloudWatch refuses custom metrics in AWS/ namespaces: EMF lines there would turn into no metric at all.
+        if value.startswith("AWS/"):
+            raise ValueError(
+                f"{value!r} starts with AWS/, which CloudWatch reserves for AWS services; use e.g. DynamoArchive"
+            )
+        return value
 
     @field_validator("bucket")
     @classmethod

@@ -38,6 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("archiver", "adapters")
 ENTRY_POINT = "adapters/lambda_handler.py"
+#: Every handler the package serves: the archiving function, and archive-environment's scheduled
+#: reader check (one package, so one build and one hash for both).
+ENTRY_POINTS = (ENTRY_POINT, "adapters/reader_check.py")
 PYTHON_VERSION = "3.13"  # the function's runtime: python3.13
 #: manylinux tags the Lambda python3.13 runtime (Amazon Linux 2023, glibc 2.34) can load.
 MANYLINUX = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
@@ -88,8 +91,8 @@ def function_modules(root: Path = ROOT, entry: str = ENTRY_POINT) -> list[Path]:
 
 
 def copy_sources(target: Path, root: Path = ROOT) -> None:
-    """Copy the function's own ``.py`` files (:func:`function_modules`) into ``target``."""
-    for relative in function_modules(root):
+    """Copy the functions' own ``.py`` files (:func:`function_modules` of each entry point) into ``target``."""
+    for relative in sorted({path for entry in ENTRY_POINTS for path in function_modules(root, entry)}):
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / relative, destination)

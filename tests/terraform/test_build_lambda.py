@@ -94,7 +94,8 @@ def test_the_shipped_files_alone_import_the_handler(build_lambda: ModuleType, tm
     build_lambda.copy_sources(tmp_path)
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import adapters.lambda_handler as h;"
-        "assert h.__file__.startswith(sys.argv[1]), h.__file__; import adapters.delivery, adapters.aws.s3_store"
+        "assert h.__file__.startswith(sys.argv[1]), h.__file__; import adapters.delivery, adapters.aws.s3_store;"
+        "import adapters.reader_check as c; assert c.__file__.startswith(sys.argv[1]), c.__file__"
     )
 
     result = subprocess.run(

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from adapters.config import Retention, TableConfig
+from adapters.config import BATCH_LIMITS, Retention, TableConfig
 from archiver.archive import table_folder
 from tests.terraform.conftest import MODULES, ROOT
 
@@ -38,6 +38,7 @@ REQUIRED = {
     "kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "event_bus_name": "dynamo-archive-dev",
     "lambda_package": {"path": "build/lambda.zip", "sha256": "XdwsmP6otG4JlP4nqZ40r3KTvdEskkNpqnzgSGKryUQ="},
+    "alarm_topic_arn": "arn:aws:sns:eu-west-1:123456789012:dynamo-archive-dev-alarms",
 }
 
 
@@ -145,10 +146,14 @@ def test_every_yaml_table_is_accepted_by_the_module_as_the_environment_passes_it
 
 
 def test_absent_yaml_fields_take_the_module_defaults(evaluate: Callable[..., Any]) -> None:
-    nulls = dict.fromkeys(["prefix", "capture", "ttl_attribute", "drop_attributes", "retention", "delivery"])
+    nulls = dict.fromkeys(
+        ["prefix", "capture", "ttl_attribute", "drop_attributes", "retention", "delivery", "layout", "batch"]
+    )
 
     values = evaluate(
-        "[var.prefix, var.capture, var.ttl_attribute, var.drop_attributes, var.retention, var.delivery]", **nulls
+        "[var.prefix, var.capture, var.ttl_attribute, var.drop_attributes, var.retention, var.delivery, var.layout,"
+        " var.batch, local.batch]",
+        **nulls,
     )
 
     assert values == [
@@ -158,6 +163,9 @@ def test_absent_yaml_fields_take_the_module_defaults(evaluate: Callable[..., Any
         [],
         {},
         "bus",
+        "objects",
+        {},
+        {"size": 10, "window_seconds": 5},
     ]
 
 
@@ -180,10 +188,21 @@ def test_absent_yaml_fields_take_the_module_defaults(evaluate: Callable[..., Any
         ),
         ({"retention": {"transition_after_days": 90, "expire_after_days": 119}}, "STANDARD_IA bills 30 days at least"),
         ({"retention": {"expire_after_day": 90}}, "retention takes only transition_after_days and expire_after_days"),
-        ({"delivery": "sns"}, "delivery is bus or direct"),
-        ({"batch_size": 11}, "batch_size is between 1 and 10 when delivery is bus"),
-        ({"batch_size": 1001, "delivery": "direct"}, "1 and 1000 when direct"),
+        ({"delivery": "sns"}, "delivery is bus, direct or stream"),
+        ({"layout": "parquet"}, "layout is objects or compact"),
+        ({"layout": "compact"}, "layout compact needs delivery direct or stream"),
+        ({"batch": {"size": 11}}, "from 1 to 10 when delivery is bus"),
+        ({"batch": {"size": 1001}, "delivery": "direct"}, "1000 when direct"),
+        ({"batch": {"size": 10001}, "delivery": "stream"}, "10000 when stream"),
+        ({"batch": {"size": 0}, "delivery": "stream"}, "batch.size is a whole number"),
+        ({"batch": {"window_seconds": 301}}, "batch.window_seconds is a whole number from 0 to 300"),
+        ({"batch": {"windows_seconds": 5}}, "batch takes only size and window_seconds"),
         ({"timeout": 300, "delivery": "direct"}, "at most 240 when delivery is direct"),
+        ({"maximum_record_age_in_seconds": -1}, "maximum_record_age_in_seconds is between 60 and 86399"),
+        ({"maximum_record_age_in_seconds": 86400}, "the stream trims records at 24 hours"),
+        ({"dead_letter_retention_seconds": 3600}, "dead_letter_retention_seconds is between 86400"),
+        ({"alarm_topic_arn": None}, "alarm_topic_arn"),
+        ({"retention": {"expire_after_days": 10**30}}, "S3 lifecycle Days is a 32-bit integer"),
         ({"timeout": 901}, "timeout is between 1 and 900 seconds"),
         ({"event_bus_name": None}, "event_bus_name is required when delivery is bus"),
         ({"kms_key_arn": "alias/archive"}, "kms_key_arn is a KMS key ARN"),
@@ -224,6 +243,8 @@ def test_environment_refuses_a_yaml_table_field_it_does_not_know(evaluate_enviro
         {"transition_after_days": 30, "expire_after_days": 59},
         {"transition_after_days": 90, "expire_after_days": 90},
         {"transition_after_days": 90, "expire_after_days": 2555},
+        {"expire_after_days": 2**31 - 1},
+        {"expire_after_days": 2**31},
     ],
     ids=lambda r: "-".join(f"{k[0]}{v}" for k, v in r.items()),
 )
@@ -249,6 +270,23 @@ def test_terraform_and_the_yaml_model_accept_the_same_retentions(
     )
 
     assert table == environment == python_accepts
+
+
+def test_a_compact_tables_files_all_move_to_standard_ia_an_objects_tables_small_ones_stay(
+    evaluate_environment: Callable[..., Any],
+) -> None:
+    # A compact file holds a batch; objects below 128 KiB would be billed 128 KiB in STANDARD_IA.
+    tables = {
+        "events": {"folder": "archive/events/", "layout": "compact", "retention": {"transition_after_days": 30}},
+        "orders": {"folder": "archive/orders/", "layout": "objects", "retention": {"transition_after_days": 30}},
+    }
+
+    transition = evaluate_environment("local.transition_rules", tables=tables)
+
+    assert {r["folder"]: r["small_objects_stay"] for r in transition} == {
+        "archive/events/": False,
+        "archive/orders/": True,
+    }
 
 
 def test_environment_refuses_a_retention_expiring_within_standard_ia_s_30_days(
@@ -312,10 +350,53 @@ def test_function_traces_only_what_its_caller_samples(evaluate: Callable[..., An
     assert evaluate("var.tracing_mode") == "PassThrough"
 
 
-def test_direct_delivery_needs_no_bus_and_takes_bigger_batches(evaluate: Callable[..., Any]) -> None:
-    batch = evaluate("var.batch_size", delivery="direct", event_bus_name=None, batch_size=1000)
+@pytest.mark.parametrize(("delivery", "most"), [("direct", 1000), ("stream", 10000)])
+def test_batching_deliveries_need_no_bus_and_take_bigger_batches(
+    evaluate: Callable[..., Any], delivery: str, most: int
+) -> None:
+    batch = evaluate("local.batch", delivery=delivery, event_bus_name=None, batch={"size": most})
 
-    assert batch == 1000
+    assert batch["size"] == most
+
+
+@pytest.mark.parametrize("delivery", ["bus", "direct", "stream"])
+def test_terraform_fills_a_batch_with_the_same_defaults_as_the_yaml_model(
+    evaluate: Callable[..., Any], delivery: str
+) -> None:
+    # given a YAML table of this delivery with and without a partial batch
+    for batch in ({}, {"size": 7}, {"window_seconds": 0}):
+        table = TableConfig(name="orders", delivery=delivery, **({"batch": batch} if batch else {}))
+        # when Terraform fills in the gaps
+        deployed = evaluate("local.batch", delivery=delivery, batch=batch)
+        # then it deploys what the local pipe and the docs call the effective batch
+        assert (deployed["size"], deployed["window_seconds"]) == table.effective_batch
+
+
+@pytest.mark.parametrize(
+    ("delivery", "size"),
+    [("bus", 10), ("bus", 11), ("direct", 1000), ("direct", 1001), ("stream", 10000), ("stream", 10001)],
+)
+def test_terraform_and_the_yaml_model_take_the_same_batch_sizes(
+    evaluate: Callable[..., Any], delivery: str, size: int
+) -> None:
+    try:
+        TableConfig(name="orders", delivery=delivery, batch={"size": size})
+        python_accepts = True
+    except ValidationError:
+        python_accepts = False
+    try:
+        evaluate("local.batch", delivery=delivery, batch={"size": size})
+        terraform_accepts = True
+    except TerraformError:
+        terraform_accepts = False
+
+    assert terraform_accepts == python_accepts == (size == BATCH_LIMITS[delivery][0])
+
+
+def test_a_new_reader_starts_at_the_trim_horizon_so_a_replaced_one_misses_nothing(
+    evaluate: Callable[..., Any],
+) -> None:
+    assert evaluate("var.starting_position") == "TRIM_HORIZON"
 
 
 def test_function_finishes_well_inside_a_pipe_execution_s_five_minutes(evaluate: Callable[..., Any]) -> None:
@@ -439,6 +520,8 @@ def test_lifecycle_rules_merge_every_tables_retention(evaluate_environment: Call
         ("archive/orders/", 90),
         (f"archive/{long_name}/", 30),
     }
+    # A table's layout defaults to objects: only objects above 128 KiB move to STANDARD_IA.
+    assert all(r["small_objects_stay"] for r in transition)
     ids = [r["id"] for r in expire + transition]
     assert len(set(ids)) == len(ids) and all(len(i) <= 255 for i in ids)
 
@@ -447,44 +530,70 @@ def test_lifecycle_rules_merge_every_tables_retention(evaluate_environment: Call
 
 QUEUE = {"QueueName": "<aws_sqs_queue.dead_letters.name>"}
 FUNCTION = {"FunctionName": "<aws_lambda_function.this.function_name>"}
-PIPE = {"PipeName": "<aws_pipes_pipe.this.name>"}
+PIPE = {"PipeName": "dynamo-archive-orders"}
 RULE = {"EventBusName": "dynamo-archive-dev", "RuleName": "<aws_cloudwatch_event_rule.this[0].name>"}
 
-#: Signal -> (namespace, metric, dimensions) of every alarm of a bus table.
-BUS_ALARMS = {
-    "dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", QUEUE),
-    "archive-lag": ("DynamoArchive", "ArchiveLag", {"Table": "orders"}),
-    "errors": ("AWS/Lambda", "Errors", FUNCTION),
-    "throttles": ("AWS/Lambda", "Throttles", FUNCTION),
-    "pipe-execution-failed": ("AWS/EventBridge/Pipes", "ExecutionFailed", PIPE),
-    "pipe-target-stage-failed": ("AWS/EventBridge/Pipes", "TargetStageFailed", PIPE),
-    "pipe-execution-timeout": ("AWS/EventBridge/Pipes", "ExecutionTimeout", PIPE),
-    "pipe-execution-throttled": ("AWS/EventBridge/Pipes", "ExecutionThrottled", PIPE),
-    "rule-failed-invocations": ("AWS/Events", "FailedInvocations", RULE),
+#: Signal -> (namespace, metric, dimensions, deliveries it watches) of every alarm.
+ALARMS = {
+    "dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", QUEUE, {"bus", "direct", "stream"}),
+    "archive-lag": ("DynamoArchive", "ArchiveLag", {"Table": "orders"}, {"bus", "direct", "stream"}),
+    # A stopped, disabled or deleted reader publishes nothing: archive-environment's check does.
+    "reader-stopped": (
+        "DynamoArchive",
+        "ReaderRunning",
+        {"Reader": "dynamo-archive-orders"},
+        {"bus", "direct", "stream"},
+    ),
+    "errors": ("AWS/Lambda", "Errors", FUNCTION, {"bus", "direct", "stream"}),
+    "throttles": ("AWS/Lambda", "Throttles", FUNCTION, {"bus", "direct", "stream"}),
+    # A record answered in batchItemFailures leaves Errors at 0.
+    "failed-records": ("DynamoArchive", "Failed", {"Table": "orders"}, {"direct", "stream"}),
+    "pipe-execution-failed": ("AWS/EventBridge/Pipes", "ExecutionFailed", PIPE, {"bus", "direct"}),
+    "pipe-execution-partially-failed": ("AWS/EventBridge/Pipes", "ExecutionPartiallyFailed", PIPE, {"bus", "direct"}),
+    "pipe-target-stage-failed": ("AWS/EventBridge/Pipes", "TargetStageFailed", PIPE, {"bus", "direct"}),
+    "pipe-execution-timeout": ("AWS/EventBridge/Pipes", "ExecutionTimeout", PIPE, {"bus", "direct"}),
+    "pipe-execution-throttled": ("AWS/EventBridge/Pipes", "ExecutionThrottled", PIPE, {"bus", "direct"}),
+    "iterator-age": ("AWS/Lambda", "IteratorAge", FUNCTION, {"stream"}),
+    "rule-failed-invocations": ("AWS/Events", "FailedInvocations", RULE, {"bus"}),
     # A dead letter that never reached the queue: the queue's depth cannot show it.
-    "rule-dead-letter-failed": ("AWS/Events", "InvocationsFailedToBeSentToDlq", RULE),
-    "destination-delivery-failures": ("AWS/Lambda", "DestinationDeliveryFailures", FUNCTION),
+    "rule-dead-letter-failed": ("AWS/Events", "InvocationsFailedToBeSentToDlq", RULE, {"bus"}),
+    "destination-delivery-failures": ("AWS/Lambda", "DestinationDeliveryFailures", FUNCTION, {"bus", "stream"}),
 }
-BUS_ONLY = {"rule-failed-invocations", "rule-dead-letter-failed", "destination-delivery-failures"}
 
 
-@pytest.mark.parametrize("delivery", ["bus", "direct"])
+@pytest.mark.parametrize("delivery", ["bus", "direct", "stream"])
 def test_alarms_watch_every_signal_of_loss_or_delay_with_its_metric_and_dimensions(
     evaluate_alarms: Callable[..., Any], delivery: str
 ) -> None:
-    alarms = evaluate_alarms("local.alarms", delivery=delivery)
+    alarms = evaluate_alarms(
+        "local.alarms", delivery=delivery, event_bus_name=None if delivery != "bus" else "dynamo-archive-dev"
+    )
 
-    expected = {name: spec for name, spec in BUS_ALARMS.items() if delivery == "bus" or name not in BUS_ONLY}
+    expected = {name: spec[:3] for name, spec in ALARMS.items() if delivery in spec[3]}
     assert {name: (a["namespace"], a["metric"], a["dimensions"]) for name, a in alarms.items()} == expected
 
 
 def test_count_alarms_fire_on_the_first_event_in_five_minutes(evaluate_alarms: Callable[..., Any]) -> None:
-    alarms = evaluate_alarms("local.alarms")
+    alarms = {**evaluate_alarms("local.alarms"), **evaluate_alarms("local.alarms", delivery="stream")}
 
-    counts = {name: a for name, a in alarms.items() if name not in {"archive-lag", "dead-letters"}}
+    counts = {
+        name: a
+        for name, a in alarms.items()
+        if name not in {"archive-lag", "dead-letters", "reader-stopped", "iterator-age"}
+    }
     assert all(a["statistic"] == "Sum" and a["extended_statistic"] is None for a in counts.values())
-    assert all(a["threshold"] == 0 for name, a in alarms.items() if name != "archive-lag")
+    assert all(a["threshold"] == 0 and a["comparison"] == "GreaterThanThreshold" for a in counts.values())
+    assert all(a["treat_missing_data"] == "notBreaching" for name, a in alarms.items() if name != "reader-stopped")
     assert alarms["dead-letters"]["statistic"] == "Maximum"
+    assert (alarms["iterator-age"]["statistic"], alarms["iterator-age"]["threshold"]) == ("Maximum", 300000)
+
+
+def test_a_reader_that_reports_nothing_is_an_alarm_not_a_quiet_table(evaluate_alarms: Callable[..., Any]) -> None:
+    reader = evaluate_alarms('local.alarms["reader-stopped"]')
+
+    assert (reader["statistic"], reader["comparison"], reader["threshold"]) == ("Minimum", "LessThanThreshold", 1)
+    assert reader["treat_missing_data"] == "breaching"
+    assert (reader["datapoints_to_alarm"], reader["evaluation_periods"]) == (2, 3)
 
 
 def test_lag_alarm_is_on_the_p99_against_the_threshold_variable(evaluate_alarms: Callable[..., Any]) -> None:
@@ -504,15 +613,16 @@ def test_no_alarm_without_create_alarms(evaluate_alarms: Callable[..., Any]) -> 
 # --- the environment's dashboard: a row per table, a widget per signal ----------------------------------
 
 
-def monitoring(table: str, delivery: str = "bus") -> dict[str, Any]:
+def monitoring(table: str, delivery: str = "bus", layout: str = "objects") -> dict[str, Any]:
     """What the table module's ``monitoring`` output holds for ``table`` (names as the module gives them)."""
     name = f"dynamo-archive-{table}"
     return {
         "region": "eu-west-1",
         "delivery": delivery,
+        "layout": layout,
         "metrics_namespace": "DynamoArchive",
         "function_name": name,
-        "pipe_name": name,
+        "pipe_name": None if delivery == "stream" else name,
         "dead_letter_queue_names": [f"{name}-dlq"],
         "event_bus_name": "dynamo-archive-dev" if delivery == "bus" else None,
         "rule_name": name if delivery == "bus" else None,
@@ -532,11 +642,25 @@ def signals(table: str, delivery: str) -> dict[str, set[tuple[Any, ...]]]:
         },
         "dead letters": {("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"{name}-dlq")},
         "function": {("AWS/Lambda", m, "FunctionName", name) for m in ["Errors", "Throttles"]},
-        "pipe": {
-            ("AWS/EventBridge/Pipes", m, "PipeName", name)
-            for m in ["ExecutionFailed", "TargetStageFailed", "ExecutionTimeout", "ExecutionThrottled"]
-        },
     }
+    running = ("DynamoArchive", "ReaderRunning", "Reader", name, "Minimum")
+    if delivery == "stream":
+        expected["mapping"] = {
+            ("AWS/Lambda", "IteratorAge", "FunctionName", name),
+            ("AWS/Lambda", "DestinationDeliveryFailures", "FunctionName", name, "Sum"),
+            running,
+        }
+    else:
+        expected["pipe"] = {
+            ("AWS/EventBridge/Pipes", m, "PipeName", name)
+            for m in [
+                "ExecutionFailed",
+                "ExecutionPartiallyFailed",
+                "TargetStageFailed",
+                "ExecutionTimeout",
+                "ExecutionThrottled",
+            ]
+        } | {running}
     if delivery == "bus":
         expected["bus"] = {
             ("AWS/Events", m, "EventBusName", "dynamo-archive-dev", "RuleName", name)
@@ -557,11 +681,15 @@ def plotted(widget: dict[str, Any]) -> set[tuple[Any, ...]]:
 
 @pytest.fixture(scope="module")
 def dashboard(evaluate_environment: Callable[..., Any]) -> dict[str, Any]:
-    tables = {"orders": monitoring("orders", "bus"), "sessions": monitoring("sessions", "direct")}
+    tables = {
+        "orders": monitoring("orders", "bus"),
+        "sessions": monitoring("sessions", "direct"),
+        "events": monitoring("events", "stream", "compact"),
+    }
     return json.loads(evaluate_environment("local.dashboard_body", dashboard_tables=tables))
 
 
-@pytest.mark.parametrize(("table", "delivery"), [("orders", "bus"), ("sessions", "direct")])
+@pytest.mark.parametrize(("table", "delivery"), [("orders", "bus"), ("sessions", "direct"), ("events", "stream")])
 def test_dashboard_has_a_widget_per_signal_for_each_table(dashboard: dict[str, Any], table: str, delivery: str) -> None:
     widgets = [
         w for w in dashboard["widgets"] if w["type"] == "metric" and w["properties"]["title"].startswith(f"{table}:")
@@ -601,7 +729,7 @@ def test_dashboard_widgets_fit_the_grid_without_overlapping(dashboard: dict[str,
 @pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_yaml_table_gets_its_row_on_the_dashboard(evaluate_environment: Callable[..., Any], path: Path) -> None:
     tables = yaml.safe_load(path.read_text(encoding="utf-8"))["tables"]
-    passed = {t["name"]: monitoring(t["name"], t.get("delivery", "bus")) for t in tables}
+    passed = {t["name"]: monitoring(t["name"], t.get("delivery", "bus"), t.get("layout", "objects")) for t in tables}
 
     body = json.loads(evaluate_environment("local.dashboard_body", dashboard_tables=passed))
 
@@ -617,10 +745,11 @@ def test_every_yaml_table_gets_its_row_on_the_dashboard(evaluate_environment: Ca
     ("tables", "message"),
     [
         ({"orders": {**monitoring("orders"), "rule_name": None}}, "event_bus_name and rule_name when delivery is bus"),
-        ({"orders": {**monitoring("orders"), "delivery": "sns"}}, "delivery bus or direct"),
+        ({"orders": {**monitoring("orders"), "delivery": "sns"}}, "delivery bus, direct or stream"),
+        ({"orders": {**monitoring("orders", "direct"), "pipe_name": None}}, "pipe_name unless delivery is stream"),
         ({f"t{i:03}": monitoring(f"t{i:03}", "direct") for i in range(71)}, "at most 70 tables"),
     ],
-    ids=["bus-without-rule", "unknown-delivery", "too-many-tables"],
+    ids=["bus-without-rule", "unknown-delivery", "direct-without-pipe", "too-many-tables"],
 )
 def test_dashboard_refuses_what_it_cannot_draw(
     evaluate_environment: Callable[..., Any], tables: dict[str, Any], message: str

@@ -39,7 +39,7 @@ ENV_LEVEL_VARIABLES = {
     "name_prefix", "bucket_name", "kms_key_arn", "queue_kms_key_arn", "event_bus_name", "lambda_package",
     "architecture", "memory_size", "timeout", "reserved_concurrent_executions", "tracing_mode",
     "max_concurrency", "log_level", "log_retention_days",
-    "batch_size", "maximum_batching_window_in_seconds", "starting_position", "parallelization_factor",
+    "starting_position", "parallelization_factor",
     "maximum_retry_attempts", "maximum_record_age_in_seconds", "on_partial_batch_item_failure",
     "maximum_event_age_in_seconds", "async_retry_attempts", "dead_letter_retention_seconds",
     "metrics_namespace", "create_alarms", "archive_lag_alarm_threshold_ms", "alarm_topic_arn", "tags",
@@ -299,3 +299,109 @@ def test_environment_accepts_exactly_the_yaml_models_per_table_fields() -> None:
 
     assert listed, "archive-environment's yaml_table_fields validation lists the accepted fields"
     assert set(re.findall(r'"([a-z_]+)"', listed.group(1))) == set(TableConfig.model_fields)
+
+
+# --- issue 13: what is applied tomorrow keeps every deletion ---------------------------------------
+
+
+def test_dead_letter_queue_takes_the_largest_letter_the_bus_and_lambda_send() -> None:
+    queue = resources(TABLE_MODULE)[("aws_sqs_queue", "dead_letters")]
+
+    # 1 MiB: events, async payloads and their on-failure records go up to 1 MB; the provider's
+    # default (256 KiB) refused the ones above it, leaving only an alarm.
+    assert one(queue["max_message_size"]) == 1048576
+
+
+@pytest.mark.parametrize(
+    ("module", "rtype", "name"),
+    [
+        (ENV_MODULE, "aws_s3_bucket", "this"),
+        (ENV_MODULE, "aws_kms_key", "this"),
+        (TABLE_MODULE, "aws_sqs_queue", "dead_letters"),
+    ],
+)
+def test_where_data_lives_cannot_be_destroyed_by_a_plan(module: Path, rtype: str, name: str) -> None:
+    lifecycle = one(resources(module)[(rtype, name)]["lifecycle"])
+
+    assert one(lifecycle["prevent_destroy"]) is True
+
+
+def test_turning_object_lock_on_later_does_not_replace_the_bucket() -> None:
+    found = resources(ENV_MODULE)
+
+    assert "object_lock_enabled" not in found[("aws_s3_bucket", "this")]
+    assert one(found[("aws_s3_bucket_object_lock_configuration", "this")]["object_lock_enabled"]) == "Enabled"
+
+
+def test_in_bus_mode_the_pipe_starts_after_everything_its_events_pass_through() -> None:
+    pipe = resources(TABLE_MODULE)[("aws_pipes_pipe", "this")]
+
+    after = set(pipe["depends_on"])
+
+    assert {
+        "${aws_cloudwatch_event_target.this}",
+        "${aws_lambda_permission.events}",
+        "${aws_lambda_function_event_invoke_config.this}",
+        "${time_sleep.iam_propagation}",
+    } <= after
+
+
+def test_readers_wait_for_iam_and_the_wait_is_a_declared_provider() -> None:
+    found = resources(TABLE_MODULE)
+    mapping = found[("aws_lambda_event_source_mapping", "this")]
+    providers = one(blocks(TABLE_MODULE, "terraform")["required_providers"])
+
+    assert "${time_sleep.iam_propagation}" in mapping["depends_on"]
+    assert ("time_sleep", "iam_propagation") in found
+    assert one(providers["time"])["source"] == "hashicorp/time"
+    for env in env_dirs():
+        assert "time" in one(blocks(env, "terraform")["required_providers"]), env.name
+
+
+def test_stream_delivery_maps_the_stream_to_the_function_with_bounded_retries_and_a_dead_letter_queue() -> None:
+    mapping = resources(TABLE_MODULE)[("aws_lambda_event_source_mapping", "this")]
+
+    assert one(mapping["count"]) == "${local.stream ? 1 : 0}"
+    assert one(mapping["function_response_types"]) == "ReportBatchItemFailures"
+    assert one(mapping["bisect_batch_on_function_error"]) is True
+    assert one(mapping["maximum_record_age_in_seconds"]) == "${var.maximum_record_age_in_seconds}"
+    assert one(mapping["batch_size"]) == "${local.batch.size}"
+    assert one(mapping["maximum_batching_window_in_seconds"]) == "${local.batch.window_seconds}"
+    on_failure = one(one(mapping["destination_config"])["on_failure"])
+    assert one(on_failure["destination_arn"]) == "${aws_sqs_queue.dead_letters.arn}"
+    # The same filter as the pipe's: only the captured deletions are ever invoked.
+    assert "local.filters" in str(mapping["filter_criteria"])
+    assert "local.filters" in str(resources(TABLE_MODULE)[("aws_pipes_pipe", "this")]["source_parameters"])
+
+
+def test_only_the_archives_pipes_may_put_the_events_its_rules_archive() -> None:
+    document = data_sources(ENV_MODULE)[("aws_iam_policy_document", "bus")]
+    statement = one(policy_statements(document))
+    conditions = {one(c["variable"]): (one(c["test"]), one(c["values"])) for c in statement["condition"]}
+
+    assert one(statement["effect"]) == "Deny" and one(statement["actions"]) == "events:PutEvents"
+    assert conditions["events:source"] == ("StringEquals", "dynamo-archive")
+    assert conditions["aws:PrincipalArn"] == ("ArnNotLike", "${local.pipe_roles}")
+    # The pipe roles are what the table module names them, and the rule matches that source.
+    table = (TABLE_MODULE / "iam.tf").read_text(encoding="utf-8")
+    assert 'name                 = "${local.name}-pipe"' in table
+    assert 'event_source      = "dynamo-archive"' in (TABLE_MODULE / "main.tf").read_text(encoding="utf-8")
+    assert ':role/${var.name_prefix}-*-pipe"' in (ENV_MODULE / "main.tf").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("env", env_dirs(), ids=lambda p: p.name)
+def test_environment_runs_only_in_its_yaml_account_and_alarms_reach_its_yaml_topic(env: Path) -> None:
+    provider = one(blocks(env, "provider")["aws"])
+    call = table_module_calls(env)[0]
+    config = load_config(ROOT / "config" / f"{env.name}.yaml")
+
+    assert one(provider["allowed_account_ids"]) == "${local.config.account_id}"
+    assert one(call["alarm_topic_arn"]) == "${local.config.alarm_topic_arn}"
+    assert config.account_id and config.alarm_topic_arn
+
+
+def test_alarm_topic_is_required_by_the_module() -> None:
+    variable = blocks(TABLE_MODULE, "variable")["alarm_topic_arn"]
+
+    assert "default" not in variable
+    assert one(variable["nullable"]) is False

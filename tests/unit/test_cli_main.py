@@ -61,7 +61,7 @@ def test_a_whole_number_of_thousands_of_digits_is_too_long_not_not_a_whole_numbe
 
 def test_config_validate_accepts_the_local_configuration(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "validate", LOCAL]) == 0
-    assert "ok (environment local, tables: orders, sessions)" in capsys.readouterr().out
+    assert "ok (environment local, tables: orders, sessions, events)" in capsys.readouterr().out
 
 
 def test_config_validate_names_the_table_and_field_of_a_mistake(

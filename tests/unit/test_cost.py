@@ -188,7 +188,7 @@ def test_cost_json_has_prices_and_a_row_per_table_volume_and_design(capsys: pyte
     rows = document["rows"]
     assert [(r["table"], r["writes_per_deletion"], r["design"]) for r in rows] == [
         (table, writes, design)
-        for table in ("orders", "sessions")
+        for table in ("orders", "sessions", "events")
         for writes in (1, 10)
         for design in ("seed-poc", "bus", "direct")
     ]

@@ -18,6 +18,8 @@ locals {
 
 provider "aws" {
   region = local.config.region
+  # A plan with credentials of any other account fails before it reads anything.
+  allowed_account_ids = [local.config.account_id]
 
   default_tags {
     tags = local.tags
@@ -32,6 +34,7 @@ module "environment" {
   tables            = { for name, table in module.table_archive : name => table.lifecycle_rule }
   dashboard_tables  = { for name, table in module.table_archive : name => table.monitoring }
   yaml_table_fields = { for name, table in local.tables : name => keys(table) }
+  lambda_package    = local.lambda_package
   tags              = local.tags
 }
 
@@ -47,6 +50,8 @@ module "table_archive" {
   drop_attributes = try(each.value.drop_attributes, null)
   retention       = try(each.value.retention, null)
   delivery        = try(each.value.delivery, null)
+  layout          = try(each.value.layout, null)
+  batch           = try(each.value.batch, null)
 
   # Environment-level settings.
   bucket_name       = module.environment.bucket_name
@@ -54,7 +59,7 @@ module "table_archive" {
   queue_kms_key_arn = module.environment.kms_key_arn
   event_bus_name    = module.environment.event_bus_name
   lambda_package    = local.lambda_package
-  alarm_topic_arn   = var.alarm_topic_arn
+  alarm_topic_arn   = local.config.alarm_topic_arn
   tags              = local.tags
 }
 

@@ -24,8 +24,18 @@ output "dead_letter_queue_urls" {
 }
 
 output "pipe_arns" {
-  description = "EventBridge pipe per table."
-  value       = { for name, table in module.table_archive : name => table.pipe_arn }
+  description = "EventBridge pipe per table of delivery bus or direct."
+  value       = { for name, table in module.table_archive : name => table.pipe_arn if table.pipe_arn != null }
+}
+
+output "event_source_mapping_uuids" {
+  description = "Lambda event source mapping per table of delivery stream."
+  value       = { for name, table in module.table_archive : name => table.event_source_mapping_uuid if table.event_source_mapping_uuid != null }
+}
+
+output "stream_reader_role_arns" {
+  description = "Per table, the role that reads its stream: a table encrypted with a customer-managed KMS key must let it kms:Decrypt in the key policy."
+  value       = { for name, table in module.table_archive : name => table.stream_reader_role_arn }
 }
 
 output "archive_folders" {

@@ -38,11 +38,30 @@ locals {
           metrics = [for metric in ["Errors", "Throttles"] : ["AWS/Lambda", metric, "FunctionName", t.function_name]]
           extra   = {}
         },
+      ],
+      # The reader: a pipe's failures (bus, direct) or a mapping's lateness (stream), each with the
+      # reader check's ReaderRunning (1 running, 0 stopped, nothing: the check is not reporting).
+      t.delivery == "stream" ? [
         {
-          title   = "${table}: pipe failures"
-          stat    = "Sum"
-          metrics = [for metric in ["ExecutionFailed", "TargetStageFailed", "ExecutionTimeout", "ExecutionThrottled"] : ["AWS/EventBridge/Pipes", metric, "PipeName", t.pipe_name]]
-          extra   = {}
+          title = "${table}: stream mapping"
+          stat  = "Maximum"
+          metrics = [
+            ["AWS/Lambda", "IteratorAge", "FunctionName", t.function_name, { label = "IteratorAge (ms)" }],
+            ["AWS/Lambda", "DestinationDeliveryFailures", "FunctionName", t.function_name, { stat = "Sum", yAxis = "right" }],
+            [t.metrics_namespace, "ReaderRunning", "Reader", t.function_name, { stat = "Minimum", yAxis = "right" }],
+          ]
+          extra = {}
+        },
+      ] : [],
+      t.delivery == "stream" ? [] : [
+        {
+          title = "${table}: pipe failures"
+          stat  = "Sum"
+          metrics = concat(
+            [for metric in ["ExecutionFailed", "ExecutionPartiallyFailed", "TargetStageFailed", "ExecutionTimeout", "ExecutionThrottled"] : ["AWS/EventBridge/Pipes", metric, "PipeName", t.pipe_name]],
+            [[t.metrics_namespace, "ReaderRunning", "Reader", t.pipe_name, { stat = "Minimum", yAxis = "right" }]],
+          )
+          extra = {}
         },
       ],
       # bus delivery: the rule's failures and the dead letters that never reached the queue.
@@ -71,7 +90,7 @@ locals {
         width  = 24
         height = 1
         properties = {
-          markdown = "### ${table} · ${var.dashboard_tables[table].delivery} delivery · function `${var.dashboard_tables[table].function_name}` · pipe `${var.dashboard_tables[table].pipe_name}`"
+          markdown = "### ${table} · ${var.dashboard_tables[table].delivery} delivery · ${var.dashboard_tables[table].layout} layout · function `${var.dashboard_tables[table].function_name}` · ${var.dashboard_tables[table].delivery == "stream" ? "event source mapping on the stream" : "pipe `${var.dashboard_tables[table].pipe_name}`"}"
         }
       }],
       [for column, graph in local.dashboard_graphs[table] : {

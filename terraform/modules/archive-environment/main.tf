@@ -15,6 +15,8 @@ locals {
   # log group and rule <name_prefix>-<table> (so both modules must be given the same name_prefix).
   function_log_groups = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.name_prefix}-*"
   archive_rules       = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.bus_name}/${var.name_prefix}-*"
+  # The table module's pipe roles: <name_prefix>-<table>-pipe.
+  pipe_roles = "arn:${local.partition}:iam::${local.account_id}:role/${var.name_prefix}-*-pipe"
 }
 
 ################################################################################
@@ -28,6 +30,10 @@ resource "aws_kms_key" "this" {
 
   # Written inline (not an aws_iam_policy_document) because a key policy's Resource is always "*":
   # it means "this key".
+  # parliament-ignore RESOURCE_STAR in AccountAdministersThroughIAM: a key policy's Resource "*" is this key.
+  # parliament-ignore RESOURCE_STAR in CloudWatchLogsForArchiveFunctions: a key policy's Resource "*" is this key.
+  # parliament-ignore RESOURCE_STAR in EventBridgeDeadLettersForArchiveRules: a key policy's Resource "*" is this key.
+  # parliament-ignore MISMATCHED_TYPE in CloudWatchLogsForArchiveFunctions: the CloudWatch Logs encryption guide matches kms:EncryptionContext:aws:logs:arn with an ARN operator; the value is a log group ARN.
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -43,10 +49,12 @@ resource "aws_kms_key" "this" {
       {
         # Encrypted log groups: CloudWatch Logs uses the key for this project's function log groups
         # only (/aws/lambda/<name_prefix>-*, the table module's names), not any log group of the account.
+        # No kms:Describe* (AWS's example has it): DescribeKey carries no encryption context, so under
+        # this condition it never matched anyway (the offline IAM lint says so).
         Sid       = "CloudWatchLogsForArchiveFunctions"
         Effect    = "Allow"
         Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"]
         Resource  = "*"
         Condition = {
           ArnLike = {
@@ -72,6 +80,11 @@ resource "aws_kms_key" "this" {
   })
 
   tags = var.tags
+
+  # The key of every archive object: deleting it makes the archive unreadable.
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 resource "aws_kms_alias" "this" {
@@ -86,10 +99,17 @@ resource "aws_kms_alias" "this" {
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:Cross-region replication is a per-organisation DR decision; the archive is versioned and can be replicated by the caller.
   #checkov:skip=CKV2_AWS_62:Nothing consumes object-created events; the archive is read on demand (list/restore).
-  bucket              = var.bucket_name
-  object_lock_enabled = var.object_lock != null
+  bucket = var.bucket_name
+
+  # No object_lock_enabled here: changing it replaces the bucket. Object Lock is turned on by
+  # aws_s3_bucket_object_lock_configuration below, which works on an existing bucket too.
 
   tags = var.tags
+
+  # The archive itself. Emptying and deleting it is a deliberate act outside Terraform.
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {
@@ -162,10 +182,13 @@ resource "aws_s3_bucket_policy" "this" {
   depends_on = [aws_s3_bucket_public_access_block.this]
 }
 
+# WORM: every new archive object is locked for object_lock.days. Turning it on later does not
+# replace the bucket (S3 enables Object Lock on an existing versioned bucket); it cannot be turned off.
 resource "aws_s3_bucket_object_lock_configuration" "this" {
   count = var.object_lock == null ? 0 : 1
 
-  bucket = aws_s3_bucket.this.id
+  bucket              = aws_s3_bucket.this.id
+  object_lock_enabled = "Enabled"
 
   rule {
     default_retention {
@@ -192,7 +215,9 @@ resource "aws_s3_bucket_logging" "this" {
 locals {
   # Per table: an "expire" rule (always: noncurrent versions, plus expiry of
   # current versions when expire_after_days is set) and, when transition_after_days is set, a
-  # "transition" rule limited to objects above 128 KiB (smaller ones cost more in STANDARD_IA).
+  # "transition" rule, limited to objects above 128 KiB for the objects layout (smaller ones cost
+  # more in STANDARD_IA, which bills 128 KiB at least); a compact table's files hold a batch each,
+  # so all of them move.
   # Rule IDs are at most 255 characters: a long table name is cut and given a hash of the whole.
   rule_ids = { for table in keys(var.tables) : table => length(table) <= 200 ? table : "${substr(table, 0, 191)}-${substr(sha1(table), 0, 8)}" }
   lifecycle_rules = flatten([
@@ -206,6 +231,7 @@ locals {
         id                    = "${local.rule_ids[table]}-transition"
         folder                = t.folder
         transition_after_days = t.retention.transition_after_days
+        small_objects_stay    = t.layout == "objects"
       }],
     )
   ])
@@ -263,9 +289,15 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
       status = "Enabled"
 
       filter {
-        and {
-          prefix                   = rule.value.folder
-          object_size_greater_than = 131072 # 128 KiB: below it STANDARD_IA bills 128 KiB anyway
+        prefix = rule.value.small_objects_stay ? null : rule.value.folder
+
+        dynamic "and" {
+          for_each = rule.value.small_objects_stay ? [rule.value.folder] : []
+
+          content {
+            prefix                   = and.value
+            object_size_greater_than = 131072 # 128 KiB: below it STANDARD_IA bills 128 KiB anyway
+          }
         }
       }
 
@@ -288,4 +320,38 @@ resource "aws_cloudwatch_event_bus" "this" {
   name = local.bus_name
 
   tags = var.tags
+}
+
+# Only the archive's pipes may put the events the table rules archive (source dynamo-archive): any
+# other principal of the account with events:PutEvents on this bus would otherwise have its
+# made-up deletions written into the archive. Other events stay open to whoever IAM lets in.
+data "aws_iam_policy_document" "bus" {
+  statement {
+    sid       = "OnlyArchivePipesPutArchiveEvents"
+    effect    = "Deny"
+    actions   = ["events:PutEvents"]
+    resources = [aws_cloudwatch_event_bus.this.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "events:source"
+      values   = ["dynamo-archive"]
+    }
+
+    condition {
+      test     = "ArnNotLike"
+      variable = "aws:PrincipalArn"
+      values   = [local.pipe_roles]
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_bus_policy" "this" {
+  event_bus_name = aws_cloudwatch_event_bus.this.name
+  policy         = data.aws_iam_policy_document.bus.json
 }

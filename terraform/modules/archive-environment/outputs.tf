@@ -42,3 +42,8 @@ output "dashboard_arn" {
   description = "ARN of the environment's CloudWatch dashboard, or null when none is created."
   value       = one(aws_cloudwatch_dashboard.this[*].dashboard_arn)
 }
+
+output "reader_check_function_name" {
+  description = "Name of the function that writes ReaderRunning for every pipe and event source mapping of the archive every 5 minutes (the tables' reader-stopped alarms read it)."
+  value       = aws_lambda_function.reader_check.function_name
+}

@@ -31,9 +31,10 @@ variable "bucket_name" {
 }
 
 variable "tables" {
-  description = "Per table, keyed by table name: its key folder (`<prefix>/<table>/`) and retention, i.e. the table module's `lifecycle_rule` output; merged into the bucket's one lifecycle configuration."
+  description = "Per table, keyed by table name: its key folder (`<prefix>/<table>/`), layout and retention, i.e. the table module's `lifecycle_rule` output; merged into the bucket's one lifecycle configuration."
   type = map(object({
     folder = string
+    layout = optional(string, "objects")
     retention = object({
       transition_after_days = optional(number)
       expire_after_days     = optional(number)
@@ -43,18 +44,18 @@ variable "tables" {
   nullable = false
 
   validation {
-    condition     = alltrue([for t in values(var.tables) : endswith(t.folder, "/") && !startswith(t.folder, "/")])
-    error_message = "Each tables[*].folder ends with '/' and does not start with '/', e.g. archive/orders/."
+    condition     = alltrue([for t in values(var.tables) : endswith(t.folder, "/") && !startswith(t.folder, "/") && contains(["objects", "compact"], t.layout)])
+    error_message = "Each tables[*].folder ends with '/' and does not start with '/', e.g. archive/orders/; each layout is objects or compact."
   }
 
   validation {
     condition = alltrue([for t in values(var.tables) : (
-      (t.retention.transition_after_days == null || try(t.retention.transition_after_days >= 30, false)) &&
-      (t.retention.expire_after_days == null || try(t.retention.expire_after_days >= 1, false)) &&
+      (t.retention.transition_after_days == null || try(t.retention.transition_after_days >= 30 && t.retention.transition_after_days <= 2147483647, false)) &&
+      (t.retention.expire_after_days == null || try(t.retention.expire_after_days >= 1 && t.retention.expire_after_days <= 2147483647, false)) &&
       (t.retention.transition_after_days == null || t.retention.expire_after_days == null ||
       try(t.retention.expire_after_days >= t.retention.transition_after_days + 30, false))
     )])
-    error_message = "retention: transition_after_days >= 30, expire_after_days >= 1, and expire_after_days >= transition_after_days + 30 when both are set (STANDARD_IA bills 30 days at least)."
+    error_message = "retention: days up to 2147483647 (S3 lifecycle Days is a 32-bit integer), transition_after_days >= 30, expire_after_days >= 1, and expire_after_days >= transition_after_days + 30 when both are set (STANDARD_IA bills 30 days at least)."
   }
 
   # A table's folder must not hold another's: the function's s3:PutObject grant (<folder>*) and
@@ -77,9 +78,10 @@ variable "dashboard_tables" {
   type = map(object({
     region                         = string
     delivery                       = string
+    layout                         = string
     metrics_namespace              = string
     function_name                  = string
-    pipe_name                      = string
+    pipe_name                      = optional(string)
     dead_letter_queue_names        = list(string)
     event_bus_name                 = optional(string)
     rule_name                      = optional(string)
@@ -90,10 +92,11 @@ variable "dashboard_tables" {
 
   validation {
     condition = alltrue([for t in values(var.dashboard_tables) : (
-      contains(["bus", "direct"], t.delivery) && length(t.dead_letter_queue_names) > 0 &&
-      (t.delivery == "direct" || (t.event_bus_name != null && t.rule_name != null))
+      contains(["bus", "direct", "stream"], t.delivery) && length(t.dead_letter_queue_names) > 0 &&
+      (t.delivery == "stream" || t.pipe_name != null) &&
+      (t.delivery != "bus" || (t.event_bus_name != null && t.rule_name != null))
     )])
-    error_message = "Each dashboard_tables entry is a table module's monitoring output: delivery bus or direct, at least one dead-letter queue, and event_bus_name and rule_name when delivery is bus."
+    error_message = "Each dashboard_tables entry is a table module's monitoring output: delivery bus, direct or stream, at least one dead-letter queue, pipe_name unless delivery is stream, and event_bus_name and rule_name when delivery is bus."
   }
 
   # A dashboard holds at most 500 widgets; a table takes at most 7 (a header and six graphs).
@@ -119,9 +122,9 @@ variable "yaml_table_fields" {
   # The per-table fields of adapters.config.TableConfig (tests/terraform checks the two lists agree).
   validation {
     condition = alltrue([for fields in values(var.yaml_table_fields) : length(setsubtract(fields, [
-      "name", "prefix", "capture", "ttl_attribute", "drop_attributes", "retention", "delivery", "key_schema",
+      "name", "prefix", "capture", "ttl_attribute", "drop_attributes", "retention", "delivery", "layout", "batch", "key_schema",
     ])) == 0])
-    error_message = "A table of the YAML has a field that is not a per-table setting; accepted: name, prefix, capture, ttl_attribute, drop_attributes, retention, delivery, key_schema (run `archiver config validate config/<env>.yaml`)."
+    error_message = "A table of the YAML has a field that is not a per-table setting; accepted: name, prefix, capture, ttl_attribute, drop_attributes, retention, delivery, layout, batch, key_schema (run `archiver config validate config/<env>.yaml`)."
   }
 }
 
@@ -150,7 +153,7 @@ variable "abort_incomplete_multipart_upload_days" {
 }
 
 variable "object_lock" {
-  description = "Object Lock default retention (WORM) for archive objects, or null for none. Can only be turned on when the bucket is created."
+  description = "Object Lock default retention (WORM) for new archive objects, or null for none. Can be turned on for the existing bucket (it is not replaced), never off again: S3 keeps Object Lock enabled, and removing this only drops the default retention."
   type = object({
     mode = optional(string, "GOVERNANCE")
     days = number
@@ -183,6 +186,55 @@ variable "access_log_prefix" {
   validation {
     condition     = length(var.access_log_prefix) <= 512
     error_message = "access_log_prefix is at most 512 characters."
+  }
+}
+
+variable "lambda_package" {
+  description = "The functions' deployment package built by scripts/build_lambda.py (the table module's lambda_package): the reader check runs adapters.reader_check.handler from it."
+  type = object({
+    path   = string
+    sha256 = string
+  })
+
+  validation {
+    condition     = endswith(var.lambda_package.path, ".zip") && can(regex("^[A-Za-z0-9+/]{43}=$", var.lambda_package.sha256))
+    error_message = "lambda_package is { path = \"<...>.zip\", sha256 = filebase64sha256(path) }."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the reader check function; the package must be built for it (scripts/build_lambda.py --arch), as for the table modules."
+  type        = string
+  default     = "arm64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture is arm64 or x86_64."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace the reader check writes ReaderRunning in; the table modules' metrics_namespace (their reader-stopped alarms read it there)."
+  type        = string
+  default     = "DynamoArchive"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9A-Za-z._/#: -]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace is 1 to 255 of A-Z a-z 0-9 . - _ / # : and space, and does not start with AWS/ (reserved for AWS services)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days the reader check's logs are kept."
+  type        = number
+  default     = 365
+  nullable    = false
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days is one of CloudWatch Logs' values: 1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653."
   }
 }
 

@@ -3,8 +3,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 6.0, < 7.0"
+      source = "hashicorp/aws"
+      # The same constraint as table-archive: one provider serves both in an environment.
+      version = ">= 6.8, < 7.0"
     }
   }
 }

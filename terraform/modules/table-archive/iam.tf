@@ -1,5 +1,49 @@
 ################################################################################
-# Function role: write this table's objects, nothing else of the bucket
+# Reading this table's stream: granted to whichever role reads it, the pipe's (bus, direct) or the
+# function's (stream: its event source mapping reads with the function's role)
+################################################################################
+
+data "aws_iam_policy_document" "stream_read" {
+  statement {
+    sid = "ReadThisTablesStream"
+    actions = [
+      "dynamodb:DescribeStream",
+      "dynamodb:GetRecords",
+      "dynamodb:GetShardIterator",
+    ]
+    resources = [local.stream_arn]
+  }
+
+  # ListStreams supports no resource-level permission (IAM evaluates it against "*"); it returns
+  # stream ARNs only, never records.
+  statement {
+    sid       = "ListStreams"
+    actions   = ["dynamodb:ListStreams"]
+    resources = ["*"]
+  }
+
+  # A table encrypted with a customer key: stream records are decrypted through DynamoDB (the key's
+  # policy must also let the reading role use it: output stream_reader_role_arn).
+  dynamic "statement" {
+    for_each = local.table_kms == "" ? [] : [local.table_kms]
+
+    content {
+      sid       = "DecryptStreamRecords"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+################################################################################
+# Function role: write this table's objects, nothing else of the bucket (and, with stream
+# delivery, read the table's stream for its event source mapping)
 ################################################################################
 
 data "aws_iam_policy_document" "function_trust" {
@@ -23,6 +67,9 @@ resource "aws_iam_role" "function" {
 }
 
 data "aws_iam_policy_document" "function" {
+  # stream delivery: the event source mapping reads the stream with the function's role.
+  source_policy_documents = local.stream ? [data.aws_iam_policy_document.stream_read.json] : []
+
   # Put only: the archive is write-once from here (no GetObject, no DeleteObject), and only under
   # this table's folder.
   statement {
@@ -91,10 +138,12 @@ resource "aws_iam_role_policy" "function" {
 }
 
 ################################################################################
-# Pipe role: read this table's stream, deliver to the bus or the function, dead-letter
+# Pipe role (bus, direct): read this table's stream, deliver to the bus or the function, dead-letter
 ################################################################################
 
 data "aws_iam_policy_document" "pipe_trust" {
+  count = local.pipe ? 1 : 0
+
   statement {
     actions = ["sts:AssumeRole"]
 
@@ -119,49 +168,20 @@ data "aws_iam_policy_document" "pipe_trust" {
 }
 
 resource "aws_iam_role" "pipe" {
+  count = local.pipe ? 1 : 0
+
   name                 = "${local.name}-pipe"
   description          = "dynamo-archive pipe of table ${var.table_name}: reads its stream, delivers REMOVE records, sends its dead letters."
-  assume_role_policy   = data.aws_iam_policy_document.pipe_trust.json
+  assume_role_policy   = data.aws_iam_policy_document.pipe_trust[0].json
   max_session_duration = 3600
 
   tags = local.tags
 }
 
 data "aws_iam_policy_document" "pipe" {
-  statement {
-    sid = "ReadThisTablesStream"
-    actions = [
-      "dynamodb:DescribeStream",
-      "dynamodb:GetRecords",
-      "dynamodb:GetShardIterator",
-    ]
-    resources = [local.stream_arn]
-  }
+  count = local.pipe ? 1 : 0
 
-  # ListStreams supports no resource-level permission (IAM evaluates it against "*"); it returns
-  # stream ARNs only, never records.
-  statement {
-    sid       = "ListStreams"
-    actions   = ["dynamodb:ListStreams"]
-    resources = ["*"]
-  }
-
-  # A table encrypted with a KMS key: stream records are decrypted through DynamoDB.
-  dynamic "statement" {
-    for_each = local.table_kms == "" ? [] : [local.table_kms]
-
-    content {
-      sid       = "DecryptStreamRecords"
-      actions   = ["kms:Decrypt"]
-      resources = [statement.value]
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["dynamodb.${local.region}.amazonaws.com"]
-      }
-    }
-  }
+  source_policy_documents = [data.aws_iam_policy_document.stream_read.json]
 
   dynamic "statement" {
     for_each = local.bus ? [local.bus_arn] : []
@@ -207,7 +227,9 @@ data "aws_iam_policy_document" "pipe" {
 }
 
 resource "aws_iam_role_policy" "pipe" {
+  count = local.pipe ? 1 : 0
+
   name   = "archive-pipe"
-  role   = aws_iam_role.pipe.id
-  policy = data.aws_iam_policy_document.pipe.json
+  role   = aws_iam_role.pipe[0].id
+  policy = data.aws_iam_policy_document.pipe[0].json
 }

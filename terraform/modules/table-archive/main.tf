@@ -11,7 +11,19 @@ data "aws_dynamodb_table" "this" {
 
 # Names and paths: from the variables only (tests/terraform evaluates this block with `terraform console`).
 locals {
-  bus = var.delivery == "bus"
+  bus    = var.delivery == "bus"
+  stream = var.delivery == "stream"
+  # bus and direct read the stream with a pipe; stream with a Lambda event source mapping.
+  pipe = !local.stream
+
+  # Records per invocation and batching window: the YAML's batch, its gaps filled per delivery
+  # (adapters.config.BATCH_DEFAULTS; tests/terraform checks both agree).
+  batch_defaults = {
+    bus    = { size = 10, window_seconds = 5 }
+    direct = { size = 10, window_seconds = 5 }
+    stream = { size = 1000, window_seconds = 10 }
+  }
+  batch = merge(local.batch_defaults[var.delivery], var.batch)
 
   # <name_prefix>-<table>, made safe for every name it is used in: Lambda function names allow
   # neither '.' nor more than 64 characters, so such names get a hash of the table name instead.
@@ -52,23 +64,34 @@ locals {
 resource "aws_sqs_queue" "dead_letters" {
   name                      = "${local.name}-dlq"
   message_retention_seconds = var.dead_letter_retention_seconds
+  # 1 MiB, SQS's largest: the provider's default is 256 KiB, and a rule's dead letter or a Lambda
+  # on-failure record carries the event (up to 1 MB) plus its envelope; above 256 KiB it was refused.
+  max_message_size = 1048576
 
   # SSE always: with the environment's KMS key when given, else SQS-managed keys.
   kms_master_key_id       = var.queue_kms_key_arn
   sqs_managed_sse_enabled = var.queue_kms_key_arn == null ? true : null
 
   tags = local.tags
+
+  # Dead letters are deletions not yet archived. Retire a table by draining and redriving its
+  # queue first (README: Retiring a table).
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 data "aws_iam_policy_document" "dead_letters" {
+  # The function (its own dead letters, and a mapping's on-failure records: Lambda sends those with
+  # the function's role) and the pipe (its dead-letter config).
   statement {
-    sid       = "PipeAndFunctionSend"
+    sid       = "ReaderAndFunctionSend"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dead_letters.arn]
 
     principals {
       type        = "AWS"
-      identifiers = [aws_iam_role.pipe.arn, aws_iam_role.function.arn]
+      identifiers = concat(aws_iam_role.pipe[*].arn, [aws_iam_role.function.arn])
     }
   }
 
@@ -132,7 +155,7 @@ resource "aws_cloudwatch_log_group" "function" {
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:The function only calls S3 and SQS APIs; a VPC would add NAT or endpoints and no isolation.
   #checkov:skip=CKV_AWS_272:The package is built reproducibly by scripts/build_lambda.py and pinned by source_code_hash; no signing profile exists.
-  #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to the on_failure destination (aws_lambda_function_event_invoke_config), pipe invocations to the pipe's dead-letter queue.
+  #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to the on_failure destination (aws_lambda_function_event_invoke_config), pipe and mapping invocations to the table's dead-letter queue.
   function_name = local.name
   description   = substr("Archives the deleted items of DynamoDB table ${var.table_name} to s3://${var.bucket_name}/${local.folder}", 0, 256)
   role          = aws_iam_role.function.arn
@@ -163,6 +186,7 @@ resource "aws_lambda_function" "this" {
       ARCHIVER_MAX_CONCURRENCY   = tostring(var.max_concurrency)
       ARCHIVER_LOG_LEVEL         = var.log_level
       ARCHIVER_METRICS_NAMESPACE = var.metrics_namespace
+      ARCHIVER_LAYOUT            = var.layout
     }
   }
 
@@ -182,7 +206,8 @@ resource "aws_lambda_function" "this" {
 }
 
 ################################################################################
-# Pipe: the table's stream, filtered to the deletions it captures
+# Stream reader: a pipe (bus, direct) or an event source mapping (stream), filtered to the
+# deletions the table captures
 ################################################################################
 
 # The stream filter: from the variables only (tests/terraform evaluates this block too).
@@ -190,7 +215,8 @@ locals {
   remove       = { eventName = ["REMOVE"] }
   ttl_identity = { type = ["Service"], principalId = ["dynamodb.amazonaws.com"] }
 
-  # Filters are ORed; each one is an EventBridge pattern over the raw stream record. A field must be
+  # Filters are ORed; each one is an EventBridge pattern over the raw stream record (a pipe and an
+  # event source mapping read the same record and take the same patterns). A field must be
   # present for a value or "anything-but" to match, so "no TTL identity" takes two filters: the
   # identity is absent (user deletions carry none) or names someone else.
   user_filters = [
@@ -213,17 +239,40 @@ locals {
   event_detail_type = "DynamoDB item removed"
 }
 
+locals {
+  # The table must stream its items' last image: a REMOVE record without OldImage archives nothing.
+  stream_usable = try(data.aws_dynamodb_table.this.stream_enabled, false) && contains(["OLD_IMAGE", "NEW_AND_OLD_IMAGES"], try(data.aws_dynamodb_table.this.stream_view_type, ""))
+}
+
+# IAM is eventually consistent: a pipe or mapping created right after its role's policy is refused
+# ("Cannot access stream ... ensure the customer role can perform actions on source stream",
+# terraform-provider-aws #40572; the reporters needed about 90 s). Waits again whenever the
+# reader's role or policy changes.
+resource "time_sleep" "iam_propagation" {
+  create_duration = "90s"
+
+  triggers = {
+    role   = local.pipe ? aws_iam_role.pipe[0].arn : aws_iam_role.function.arn
+    policy = local.pipe ? aws_iam_role_policy.pipe[0].policy : aws_iam_role_policy.function.policy
+  }
+}
+
+# Replacing a pipe (a new name, source or starting position: Pipes cannot change them in place)
+# starts the new one at TRIM_HORIZON by default, so the records of the gap are read again from the
+# stream's last 24 hours; writes are idempotent, so the replay is harmless.
 resource "aws_pipes_pipe" "this" {
+  count = local.pipe ? 1 : 0
+
   name        = local.name
   description = substr("REMOVE records of DynamoDB table ${var.table_name} (${join(", ", sort(var.capture))}) to ${local.bus ? "bus ${var.event_bus_name}" : "function ${local.name}"}", 0, 512)
-  role_arn    = aws_iam_role.pipe.arn
+  role_arn    = aws_iam_role.pipe[0].arn
   source      = local.stream_arn
   target      = local.bus ? local.bus_arn : aws_lambda_function.this.arn
 
   source_parameters {
     dynamodb_stream_parameters {
-      batch_size                         = var.batch_size
-      maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
+      batch_size                         = local.batch.size
+      maximum_batching_window_in_seconds = local.batch.window_seconds
       starting_position                  = var.starting_position
       parallelization_factor             = var.parallelization_factor
       maximum_retry_attempts             = var.maximum_retry_attempts
@@ -274,12 +323,89 @@ resource "aws_pipes_pipe" "this" {
 
   lifecycle {
     precondition {
-      condition     = try(data.aws_dynamodb_table.this.stream_enabled, false) && contains(["OLD_IMAGE", "NEW_AND_OLD_IMAGES"], try(data.aws_dynamodb_table.this.stream_view_type, ""))
+      condition     = local.stream_usable
       error_message = "Table ${var.table_name} needs a stream with OLD_IMAGE or NEW_AND_OLD_IMAGES: the archive is the item's last image."
     }
   }
 
-  depends_on = [aws_iam_role_policy.pipe, aws_sqs_queue_policy.dead_letters]
+  # Everything the pipe's records pass through exists first, so no event reaches a bus without the
+  # rule's target, its permission to invoke, or the function's on-failure destination.
+  depends_on = [
+    aws_iam_role_policy.pipe,
+    aws_sqs_queue_policy.dead_letters,
+    time_sleep.iam_propagation,
+    aws_cloudwatch_event_target.this,
+    aws_lambda_permission.events,
+    aws_lambda_function_event_invoke_config.this,
+  ]
+}
+
+# stream delivery: Lambda reads the stream itself (reads are free, the filter drops INSERT and
+# MODIFY before any invocation: no pipe charge at all). It takes one of the stream's two reader
+# slots, as a pipe does.
+resource "aws_lambda_event_source_mapping" "this" {
+  count = local.stream ? 1 : 0
+
+  function_name     = aws_lambda_function.this.arn
+  event_source_arn  = local.stream_arn
+  starting_position = var.starting_position
+  enabled           = true
+
+  batch_size                         = local.batch.size
+  maximum_batching_window_in_seconds = local.batch.window_seconds
+  parallelization_factor             = var.parallelization_factor
+
+  # A failed record is reported in batchItemFailures and retried from there; a batch whose
+  # invocation fails is halved. Bounded: after maximum_retry_attempts or maximum_record_age_in_seconds
+  # (under the stream's 24 h) the batch's position (a DDBStreamBatchInfo, which `archiver redrive`
+  # reads back) goes to the dead-letter queue.
+  function_response_types        = ["ReportBatchItemFailures"]
+  bisect_batch_on_function_error = true
+  maximum_retry_attempts         = var.maximum_retry_attempts
+  maximum_record_age_in_seconds  = var.maximum_record_age_in_seconds
+
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.dead_letters.arn
+    }
+  }
+
+  filter_criteria {
+    dynamic "filter" {
+      for_each = local.filters
+
+      content {
+        pattern = filter.value
+      }
+    }
+  }
+
+  tags = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.stream_usable
+      error_message = "Table ${var.table_name} needs a stream with OLD_IMAGE or NEW_AND_OLD_IMAGES: the archive is the item's last image."
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.function, aws_sqs_queue_policy.dead_letters, time_sleep.iam_propagation]
+}
+
+# Addresses of the pipe and its role before they became optional (stream delivery has neither).
+moved {
+  from = aws_pipes_pipe.this
+  to   = aws_pipes_pipe.this[0]
+}
+
+moved {
+  from = aws_iam_role.pipe
+  to   = aws_iam_role.pipe[0]
+}
+
+moved {
+  from = aws_iam_role_policy.pipe
+  to   = aws_iam_role_policy.pipe[0]
 }
 
 ################################################################################

@@ -19,18 +19,33 @@ output "log_group_name" {
 }
 
 output "pipe_arn" {
-  description = "ARN of the EventBridge pipe reading the table's stream."
-  value       = aws_pipes_pipe.this.arn
+  description = "ARN of the EventBridge pipe reading the table's stream (bus, direct), else null."
+  value       = one(aws_pipes_pipe.this[*].arn)
 }
 
 output "pipe_name" {
-  description = "Name of the EventBridge pipe (dimension PipeName of its AWS/EventBridge/Pipes metrics)."
-  value       = aws_pipes_pipe.this.name
+  description = "Name of the EventBridge pipe (dimension PipeName of its AWS/EventBridge/Pipes metrics; bus, direct), else null."
+  value       = one(aws_pipes_pipe.this[*].name)
 }
 
 output "pipe_role_arn" {
-  description = "ARN of the pipe's role."
-  value       = aws_iam_role.pipe.arn
+  description = "ARN of the pipe's role (bus, direct), else null."
+  value       = one(aws_iam_role.pipe[*].arn)
+}
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the Lambda event source mapping reading the table's stream (stream delivery), else null."
+  value       = one(aws_lambda_event_source_mapping.this[*].uuid)
+}
+
+output "event_source_mapping_arn" {
+  description = "ARN of the Lambda event source mapping reading the table's stream (stream delivery), else null."
+  value       = one(aws_lambda_event_source_mapping.this[*].arn)
+}
+
+output "stream_reader_role_arn" {
+  description = "ARN of the role that reads the table's stream: the pipe's (bus, direct) or the function's (stream). A table encrypted with a customer-managed KMS key must let this role kms:Decrypt in the key policy."
+  value       = local.pipe ? aws_iam_role.pipe[0].arn : aws_iam_role.function.arn
 }
 
 output "dead_letter_queue_url" {
@@ -68,9 +83,10 @@ output "monitoring" {
   value = {
     region                         = local.region
     delivery                       = var.delivery
+    layout                         = var.layout
     metrics_namespace              = var.metrics_namespace
     function_name                  = aws_lambda_function.this.function_name
-    pipe_name                      = aws_pipes_pipe.this.name
+    pipe_name                      = one(aws_pipes_pipe.this[*].name)
     dead_letter_queue_names        = [aws_sqs_queue.dead_letters.name]
     event_bus_name                 = local.bus ? var.event_bus_name : null
     rule_name                      = one(aws_cloudwatch_event_rule.this[*].name)
@@ -87,11 +103,12 @@ output "lifecycle_rule" {
   description = "The table's part of the bucket's lifecycle configuration, for archive-environment's tables input."
   value = {
     folder    = local.folder
+    layout    = var.layout
     retention = local.retention
   }
 }
 
 output "stream_filters" {
-  description = "The pipe's filter patterns (JSON), ORed: what of the stream reaches the function."
+  description = "The filter patterns (JSON) of the pipe or mapping, ORed: what of the stream reaches the function."
   value       = local.filters
 }

@@ -66,7 +66,7 @@ variable "drop_attributes" {
 }
 
 variable "retention" {
-  description = "Lifecycle of this table's archive objects: transition_after_days (objects above 128 KiB to STANDARD_IA) and/or expire_after_days. The environment merges it into the bucket's one lifecycle configuration (output lifecycle_rule)."
+  description = "Lifecycle of this table's archive objects: transition_after_days (to STANDARD_IA; with layout objects only objects above 128 KiB) and/or expire_after_days. The environment merges it into the bucket's one lifecycle configuration (output lifecycle_rule)."
   # A map, not an object type: converting to an object type silently drops unknown attributes, and
   # a misspelt key (expire_after_day) must fail the plan rather than keep objects forever.
   type     = map(number)
@@ -82,21 +82,61 @@ variable "retention" {
     condition = (
       try(var.retention.transition_after_days >= 30, true) &&
       try(var.retention.expire_after_days >= 1, true) &&
+      alltrue([for days in values(var.retention) : days <= 2147483647 && floor(days) == days]) &&
       try(var.retention.expire_after_days >= var.retention.transition_after_days + 30, true)
     )
-    error_message = "retention: transition_after_days >= 30 (objects above 128 KiB go to STANDARD_IA), expire_after_days >= 1, and expire_after_days >= transition_after_days + 30 when both are set (STANDARD_IA bills 30 days at least: expiring sooner pays for days never kept)."
+    error_message = "retention: whole days up to 2147483647 (S3 lifecycle Days is a 32-bit integer), transition_after_days >= 30, expire_after_days >= 1, and expire_after_days >= transition_after_days + 30 when both are set (STANDARD_IA bills 30 days at least: expiring sooner pays for days never kept)."
   }
 }
 
 variable "delivery" {
-  description = "bus: pipe -> the environment's EventBridge bus -> rule -> function (asynchronous); direct: pipe -> function with batches (synchronous, partial batch failures)."
+  description = "bus: pipe -> the environment's EventBridge bus -> rule -> function (asynchronous); direct: pipe -> function with batches (synchronous, partial batch failures); stream: a Lambda event source mapping on the table's stream -> function with batches (no pipe)."
   type        = string
   default     = "bus"
   nullable    = false
 
   validation {
-    condition     = contains(["bus", "direct"], var.delivery)
-    error_message = "delivery is bus or direct."
+    condition     = contains(["bus", "direct", "stream"], var.delivery)
+    error_message = "delivery is bus, direct or stream."
+  }
+}
+
+variable "layout" {
+  description = "How the function writes a batch (ARCHIVER_LAYOUT): objects (one object per deletion) or compact (one file per batch; needs delivery direct or stream, a bus invocation holds one record)."
+  type        = string
+  default     = "objects"
+  nullable    = false
+
+  validation {
+    condition     = contains(["objects", "compact"], var.layout)
+    error_message = "layout is objects or compact."
+  }
+
+  validation {
+    condition     = var.layout == "objects" || var.delivery != "bus"
+    error_message = "layout compact needs delivery direct or stream: a bus invokes the function with one record, so every file would hold one deletion."
+  }
+}
+
+variable "batch" {
+  description = "Records per invocation (size) and seconds spent gathering them (window_seconds); a key left out takes the delivery's default (bus 10/5 s, direct 10/5 s, stream 1000/10 s, local.batch_defaults). size is at most 10 for bus (one PutEvents call into the bus), 1000 for direct (the pipe cuts an execution at 5 minutes and a synchronous invocation carries 6 MB: the function, timeout at most 240 s, must archive the whole batch well within both), 10000 for stream (the mapping's limit)."
+  # A map, not an object type: a misspelt key (windows_seconds) must fail the plan, not vanish.
+  type     = map(number)
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = length(setsubtract(keys(var.batch), ["size", "window_seconds"])) == 0
+    error_message = "batch takes only size and window_seconds."
+  }
+
+  validation {
+    condition = (
+      try(var.batch.size >= 1 && floor(var.batch.size) == var.batch.size, true) &&
+      try(var.batch.size <= { bus = 10, direct = 1000, stream = 10000 }[var.delivery], true) &&
+      try(var.batch.window_seconds >= 0 && var.batch.window_seconds <= 300 && floor(var.batch.window_seconds) == var.batch.window_seconds, true)
+    )
+    error_message = "batch.size is a whole number from 1 to 10 when delivery is bus (one PutEvents call), 1000 when direct (one batch must be archived well within a pipe execution's 5 minutes), 10000 when stream; batch.window_seconds is a whole number from 0 to 300."
   }
 }
 
@@ -153,7 +193,7 @@ variable "event_bus_name" {
   default     = null
 
   validation {
-    condition     = var.delivery == "direct" || try(can(regex("^[A-Za-z0-9._-]{1,256}$", var.event_bus_name)), false)
+    condition     = var.delivery != "bus" || try(can(regex("^[A-Za-z0-9._-]{1,256}$", var.event_bus_name)), false)
     error_message = "event_bus_name is required when delivery is bus: 1 to 256 of A-Z a-z 0-9 . _ -"
   }
 }
@@ -203,7 +243,7 @@ variable "timeout" {
 
   validation {
     condition     = var.timeout >= 1 && var.timeout <= (var.delivery == "direct" ? 240 : 900)
-    error_message = "timeout is between 1 and 900 seconds, and at most 240 when delivery is direct (a pipe execution is cut at 5 minutes)."
+    error_message = "timeout is between 1 and 900 seconds, and at most 240 when delivery is direct (a pipe execution is cut at 5 minutes; a mapping, stream delivery, has no such cap)."
   }
 }
 
@@ -280,37 +320,13 @@ variable "log_retention_days" {
 }
 
 ################################################################################
-# Pipe (stream source) and retries
+# Stream reader (pipe or event source mapping) and retries
 ################################################################################
 
-variable "batch_size" {
-  description = "Records the pipe reads per batch: at most 10 when delivery is bus (one PutEvents call), at most 1000 when direct (the function must archive the whole batch within its timeout, under the pipe's 5-minute cap on one execution; a batch that runs out of time is retried and bisected whole)."
-  type        = number
-  default     = 10
-  nullable    = false
-
-  validation {
-    condition     = var.batch_size >= 1 && var.batch_size <= (var.delivery == "bus" ? 10 : 1000)
-    error_message = "batch_size is between 1 and 10 when delivery is bus, 1 and 1000 when direct (one batch must be archived well within a pipe execution's 5 minutes)."
-  }
-}
-
-variable "maximum_batching_window_in_seconds" {
-  description = "Seconds the pipe waits to fill a batch."
-  type        = number
-  default     = 5
-  nullable    = false
-
-  validation {
-    condition     = var.maximum_batching_window_in_seconds >= 0 && var.maximum_batching_window_in_seconds <= 300
-    error_message = "maximum_batching_window_in_seconds is between 0 and 300."
-  }
-}
-
 variable "starting_position" {
-  description = "Where a new pipe starts reading the stream: LATEST (new deletions only) or TRIM_HORIZON (the last 24 hours too)."
+  description = "Where a new pipe or mapping starts reading the stream: TRIM_HORIZON (default: the last 24 hours too, so a replaced reader misses nothing; writes are idempotent, so the replay is harmless) or LATEST (new records only: what happens while a reader is replaced is lost). Changing it replaces the reader."
   type        = string
-  default     = "LATEST"
+  default     = "TRIM_HORIZON"
   nullable    = false
 
   validation {
@@ -320,7 +336,7 @@ variable "starting_position" {
 }
 
 variable "parallelization_factor" {
-  description = "Batches processed at once per stream shard (records of one key stay in order at 1)."
+  description = "Batches processed at once per stream shard, by the pipe or the mapping (records of one key stay in order at 1)."
   type        = number
   default     = 1
   nullable    = false
@@ -332,7 +348,7 @@ variable "parallelization_factor" {
 }
 
 variable "maximum_retry_attempts" {
-  description = "Times the pipe retries a failing batch before sending its records to the dead-letter queue (-1: until maximum_record_age_in_seconds)."
+  description = "Times the pipe or mapping retries a failing batch before sending its position to the dead-letter queue (-1: until maximum_record_age_in_seconds)."
   type        = number
   default     = 10
   nullable    = false
@@ -344,14 +360,14 @@ variable "maximum_retry_attempts" {
 }
 
 variable "maximum_record_age_in_seconds" {
-  description = "Age after which the pipe stops retrying a record and sends it to the dead-letter queue (-1: until the stream drops it after 24 h)."
+  description = "Age after which the pipe or mapping stops retrying a record and sends its position to the dead-letter queue. Under 86400: the stream trims records at 24 hours, so a record retried that long (-1, or 86400 and more) is trimmed, not dead-lettered."
   type        = number
   default     = 3600
   nullable    = false
 
   validation {
-    condition     = var.maximum_record_age_in_seconds == -1 || (var.maximum_record_age_in_seconds >= 60 && var.maximum_record_age_in_seconds <= 604800)
-    error_message = "maximum_record_age_in_seconds is -1 or between 60 and 604800."
+    condition     = var.maximum_record_age_in_seconds >= 60 && var.maximum_record_age_in_seconds < 86400
+    error_message = "maximum_record_age_in_seconds is between 60 and 86399: the stream trims records at 24 hours, so -1 or a day and more would let a failing record be trimmed instead of dead-lettered."
   }
 }
 
@@ -392,14 +408,14 @@ variable "async_retry_attempts" {
 }
 
 variable "dead_letter_retention_seconds" {
-  description = "How long the dead-letter queue keeps a record that could not be archived (default the maximum, 14 days)."
+  description = "How long the dead-letter queue keeps a record that could not be archived (default the maximum, 14 days; at least a day, so a letter outlives the time it takes someone to come and read it)."
   type        = number
   default     = 1209600
   nullable    = false
 
   validation {
-    condition     = var.dead_letter_retention_seconds >= 60 && var.dead_letter_retention_seconds <= 1209600
-    error_message = "dead_letter_retention_seconds is between 60 and 1209600 (14 days)."
+    condition     = var.dead_letter_retention_seconds >= 86400 && var.dead_letter_retention_seconds <= 1209600
+    error_message = "dead_letter_retention_seconds is between 86400 (a day: less and a dead letter can expire before anyone reads it) and 1209600 (14 days)."
   }
 }
 
@@ -408,14 +424,14 @@ variable "dead_letter_retention_seconds" {
 ################################################################################
 
 variable "create_alarms" {
-  description = "Whether to create the CloudWatch alarms (dead-letter queue depth, archive lag, function errors and throttles, pipe failures and timeouts, rule failures, dead letters that could not be sent)."
+  description = "Whether to create the CloudWatch alarms (dead-letter queue depth, archive lag, stopped reader, function errors and throttles, failed records, pipe failures and timeouts, mapping iterator age, rule failures, dead letters that could not be sent)."
   type        = bool
   default     = true
   nullable    = false
 }
 
 variable "archive_lag_alarm_threshold_ms" {
-  description = "Archive lag (from the deletion to its archived object, metric ArchiveLag) in milliseconds above which the p99 over 5 minutes raises the archive-lag alarm."
+  description = "Archive lag (from the deletion to its archived object, metric ArchiveLag) in milliseconds above which the p99 over 5 minutes raises the archive-lag alarm; with stream delivery also the mapping's IteratorAge above which iterator-age fires."
   type        = number
   default     = 300000
   nullable    = false
@@ -427,13 +443,13 @@ variable "archive_lag_alarm_threshold_ms" {
 }
 
 variable "alarm_topic_arn" {
-  description = "SNS topic notified when an alarm fires or recovers, or null for alarms without notification."
+  description = "SNS topic notified when an alarm fires or recovers (the environment's alarm_topic_arn in config/<env>.yaml): an alarm nobody receives protects nothing, so there is no default."
   type        = string
-  default     = null
+  nullable    = false
 
   validation {
-    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.alarm_topic_arn))
-    error_message = "alarm_topic_arn is null or an SNS topic ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn is an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
   }
 }
 
