@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 from adapters.aws.names import check_bucket_name, check_table_name
 from archiver.archive import table_folder
 from archiver.policy import DeletionKind, Policies, TablePolicy, check_prefix
+from archiver.policy import Layout as ArchiveLayout
 
 __all__ = [
     "BATCH_DEFAULTS",
@@ -229,6 +230,7 @@ class TableConfig(_Strict):
             capture=frozenset(self.capture),
             ttl_attribute=self.ttl_attribute,
             drop_attributes=frozenset(self.drop_attributes),
+            layout=ArchiveLayout(self.layout),
         )
 
 
