@@ -63,9 +63,19 @@ PLACEHOLDERS: dict[str, Any] = {
     ),
     "aws_s3_bucket.this.arn": "arn:aws:s3:::acme-dynamo-archive-dev",
     "aws_cloudwatch_event_bus.this.arn": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/dynamo-archive-dev",
+    # archive-query: the Athena workgroup, the Glue catalog and the results bucket
+    "aws_athena_workgroup.this.arn": f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/dynamo-archive-dev",
+    "local.catalog_arn": f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog",
+    "local.database_arn": f"arn:aws:glue:{REGION}:{ACCOUNT}:database/dynamo_archive_dev",
+    "local.table_arns": [f"arn:aws:glue:{REGION}:{ACCOUNT}:table/dynamo_archive_dev/orders_dev"],
+    "local.folders": ["archive/orders-dev/"],
+    "aws_s3_bucket.results.arn": "arn:aws:s3:::acme-dynamo-archive-dev-query-results",
+    "var.results.prefix": "results/",
+    "local.results_kms_key_arn": KEY,
 }
 
 _TEMPLATE = re.compile(r"\$\{([^{}]+)\}")
+_FOR = re.compile(r'\$\{\[for (\w+) in ([\w.]+) : "(.*)"\]\}')
 
 
 class UnknownReferenceError(KeyError):
@@ -78,6 +88,11 @@ def render(value: Any, element: str | None = None) -> Any:
         return [item for v in value for item in _as_list(render(v, element))]
     if not isinstance(value, str):
         return value
+    loop = _FOR.fullmatch(value)
+    if loop:  # [for x in collection : "template with ${x}"]
+        name, source, template = loop.groups()
+        items = _as_list(_expression(source, element))
+        return [render(template.replace("${" + name + "}", str(item)), element) for item in items]
     whole = _TEMPLATE.fullmatch(value)
     if whole:
         return _expression(whole.group(1).strip(), element)
@@ -96,7 +111,8 @@ def _expression(expression: str, element: str | None) -> Any:
     concat = re.fullmatch(r"concat\((.*)\)", expression)
     if concat:
         parts = [p.strip() for p in re.split(r",\s*(?![^\[]*\])", concat.group(1))]
-        return [v for p in parts for v in _as_list(_expression(p.strip("[]").strip(), element))]
+        items = [i.strip() for p in parts for i in (p[1:-1].split(",") if p.startswith("[") else [p])]
+        return [v for i in items if i for v in _as_list(_expression(i, element))]
     if expression.startswith('"') and expression.endswith('"'):
         return render(expression[1:-1], element)
     if expression not in PLACEHOLDERS:
