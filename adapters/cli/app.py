@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 
     from adapters.aws.clients import AwsClients
     from adapters.aws.s3_store import S3ArchiveStore
+    from adapters.aws.stream_reader import StartFrom, StreamReader
     from adapters.config import EnvironmentConfig
     from adapters.local.local_pipe import LocalPipe, Tally
-    from adapters.local.stream_reader import StartFrom, StreamReader
     from archiver.ports import DeadLetterSink
     from archiver.service import Archiver
 
@@ -84,10 +84,10 @@ class App:
         progress: Callable[[str], None] | None = None,
     ) -> LocalPipe:
         """The local stand-in for pipe + bus + rule, delivering to the Lambda handler's own code."""
+        from adapters.aws.stream_reader import StartFrom  # noqa: PLC0415
         from adapters.delivery import handle  # noqa: PLC0415 - imports structlog and the store
         from adapters.local.checkpoints import Checkpoints  # noqa: PLC0415
         from adapters.local.local_pipe import LocalPipe  # noqa: PLC0415
-        from adapters.local.stream_reader import StartFrom  # noqa: PLC0415
 
         archiver = self.archiver(tally.mapper)
         return LocalPipe(
@@ -102,7 +102,7 @@ class App:
 
     def stream_reader(self) -> StreamReader:
         """A reader of the tables' streams, as the local pipe and the redrive read them."""
-        from adapters.local.stream_reader import StreamReader  # noqa: PLC0415
+        from adapters.aws.stream_reader import StreamReader  # noqa: PLC0415
 
         # moto sends binary stream keys base64-encoded twice; AWS does not.
         return StreamReader(self.clients.dynamodbstreams, binary_keys_double_encoded=_is_local_endpoint())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from adapters.aws.stream_reader import StartFrom
 from adapters.cli import render
 from adapters.cli.app import open_app, say, stop_on_ctrl_c
 from adapters.cli.options import add_command, aws_options, bounded_float, bounded_int
 from adapters.local.local_pipe import OUTCOMES, Tally, stream_sources
 from adapters.local.provisioning import provision
-from adapters.local.stream_reader import StartFrom
 
 if TYPE_CHECKING:
     import argparse

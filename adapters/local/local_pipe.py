@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.local.checkpoints import done_prefix
-from adapters.local.stream_reader import (
+from adapters.aws.stream_reader import (
     IteratorExpiredError,
     Shard,
     StartFrom,
@@ -32,6 +31,7 @@ from adapters.local.stream_reader import (
     StreamPositionLostError,
     readable_shards,
 )
+from adapters.local.checkpoints import done_prefix
 from archiver.service import Archived, DeadLettered, Failed, Skipped
 
 if TYPE_CHECKING:
@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from adapters.aws.stream_reader import StreamReader
     from adapters.local.checkpoints import Checkpoints
-    from adapters.local.stream_reader import StreamReader
     from archiver.service import Outcome
 
 __all__ = ["OUTCOMES", "LocalPipe", "PipeSource", "SourceError", "Tally", "eventbridge_event", "stream_sources"]

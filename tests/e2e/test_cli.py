@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from adapters.aws.stream_reader import StreamReader
 from adapters.cli.app import App
 from adapters.cli.demo import archived_counts, compare, encoded_key_of
 from adapters.cli.main import main
-from adapters.local.stream_reader import StreamReader
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalEnvironment

@@ -304,3 +304,55 @@ def test_show_prints_a_body_holding_a_lone_surrogate_as_its_escape_not_a_traceba
     out = capsys.readouterr().out
     assert "half \\ud800 a pair" in out
     assert json.loads(out)["image"]["note"] == {"S": "half \ud800 a pair"}
+
+
+def _table_keyed_by_pk_alone(env: LocalEnvironment) -> str:
+    name = f"{env.orders}-by-pk"
+    env.clients.dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+@pytest.mark.parametrize("how", [["--key", json.dumps(order("x"))], ["--deleted-after", START]])
+def test_a_target_table_keyed_otherwise_is_refused_before_anything_is_read_or_written(
+    environment: LocalEnvironment, capsys: pytest.CaptureFixture[str], how: list[str]
+) -> None:
+    # given an archived order (key PK, SK) and a table keyed by PK alone, which DynamoDB would let us write
+    env = environment
+    deletions(env).delete(order("x"), at(1))
+    target = _table_keyed_by_pk_alone(env)
+    capsys.readouterr()
+    # when restored into it, one key or a window
+    code = main(["restore", "--config", env.config_path, "--table", env.orders, *how, "--to-table", target])
+    # then one line names both keys, and the table holds nothing
+    assert code == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("archiver: error: ")
+    assert f"the key is PK (S), SK (S), but table '{target}' is keyed by PK (S)" in line
+    assert env.clients.dynamodb.scan(TableName=target)["Items"] == []
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+def test_an_item_larger_than_dynamodb_takes_is_too_large_in_a_dry_run_and_a_real_one(
+    environment: LocalEnvironment, capsys: pytest.CaptureFixture[str], dry_run: list[str]
+) -> None:
+    # given an archived image of 500 KB (hand-made: DynamoDB itself takes at most 400 KB)
+    env = environment
+    deletions(env).delete(order("big"), at(1), {"note": {"S": "x" * 500_000}})
+    capsys.readouterr()
+    common = ["restore", "--config", env.config_path, "--table", env.orders]
+    # when restored by its key, and in a window
+    one = main([*common, "--key", json.dumps(order("big")), *dry_run])
+    one_err = capsys.readouterr().err
+    window = main([*common, "--deleted-after", START, *dry_run])
+    window_out, window_err = capsys.readouterr()
+    # then both say it is too large, and nothing is written
+    assert (one, window) == (1, 1)
+    assert "not restored: " in one_err and "too large: the item is 500,0" in one_err
+    assert summary(window_out)["failed"] == 1
+    assert "too large: the item is 500,0" in window_err
+    assert get(env, order("big")) is None

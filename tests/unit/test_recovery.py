@@ -329,6 +329,7 @@ def test_the_summary_counts_each_outcome_and_each_skip_reason() -> None:
         ("not attempted (stopped)", 1),
     ]
     assert summary_rows([KeyOutcome("a", KeyStatus.WOULD_RESTORE)])[0] == ("would restore", 1)
+    assert summary_rows([KeyOutcome("a", KeyStatus.FAILED)], dry_run=True)[0] == ("would restore", 0)
 
 
 def test_a_report_line_leaves_out_what_it_does_not_know() -> None:

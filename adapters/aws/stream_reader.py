@@ -1,5 +1,9 @@
 """Reading a DynamoDB stream the way EventBridge Pipes does: every shard, parents before children.
 
+Two entry points read streams through it: the local pipe (``adapters/local/local_pipe.py``), and
+`archiver redrive` reading a failed batch back by its positions
+(:class:`~adapters.aws.stream_ranges.DynamoDBStreamRanges`), against AWS as against moto.
+
 :class:`StreamReader` wraps the ``dynamodbstreams`` client (DescribeStream with pagination,
 GetShardIterator, GetRecords) and hands back records as the service's JSON, i.e. as a pipe
 delivers them: binary values base64 text, ``ApproximateCreationDateTime`` epoch seconds, and
