@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CONFIG",
-    "Subcommands",
+    "LARGEST_WHOLE_NUMBER",
     "add_command",
     "aws_options",
     "bounded_float",
@@ -31,23 +31,37 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG = "config/local.yaml"
-Subcommands = "argparse._SubParsersAction[argparse.ArgumentParser]"
+#: The largest a count on the command line may be where the flag names no bound of its own.
+LARGEST_WHOLE_NUMBER = 10**18 - 1
 
 
-def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
-    """An argparse type: a whole number in ``[low, high]``."""
+def bounded_int(low: int, high: int = LARGEST_WHOLE_NUMBER) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``[low, high]`` (without ``high``, up to 10^18 - 1).
+
+    The digits are counted before Python reads them: ``int`` refuses a text of over 4,300 digits as
+    "not a number", when it is a number out of range.
+    """
+    accepted = f"from {low:,} to {high:,}"
 
     def parse(text: str) -> int:
+        digits = text.strip().lstrip("+-").replace("_", "").lstrip("0")
+        if digits.isascii() and digits.isdigit() and len(digits) > len(str(high)):
+            raise argparse.ArgumentTypeError(
+                f"{_shown(text)} is out of range ({len(digits):,} digits); expected a whole number {accepted}"
+            )
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low or (high is not None and value > high):
-            shown = f"from {low} to {high}" if high is not None else f"of at least {low}"
-            raise argparse.ArgumentTypeError(f"{value} is out of range; expected a whole number {shown}")
+            raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number; expected one {accepted}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value:,} is out of range; expected a whole number {accepted}")
         return value
 
     return parse
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:30]!r}..."
 
 
 def bounded_float(low: float, *, inclusive: bool = False) -> Callable[[str], float]:

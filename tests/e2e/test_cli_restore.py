@@ -356,3 +356,29 @@ def test_an_item_larger_than_dynamodb_takes_is_too_large_in_a_dry_run_and_a_real
     assert summary(window_out)["failed"] == 1
     assert "too large: the item is 500,0" in window_err
     assert get(env, order("big")) is None
+
+
+def test_bad_input_is_one_line_naming_it_never_an_internal_error(
+    environment: LocalEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given keys nested far beyond what the JSON parser follows, and times at the ends of the calendar
+    env = environment
+    deep = "[" * 100_000 + "]" * 100_000
+    keys = tmp_path / "keys.jsonl"
+    keys.write_text(deep + "\n", encoding="utf-8")
+    base = ["--config", env.config_path, "--table", env.orders]
+    cases = [
+        (["restore", *base, "--keys", str(keys)], 1, "--keys line 1 is JSON nested too deep to read"),
+        (["show", *base, "--key", deep], 1, "--key is JSON nested too deep to read"),
+        (["show", *base, "--key", '{"PK": {"X": "1"}, "SK": "x"}'], 1, "has type tag \"X\"; a key attribute's type"),
+        (["list", *base, "--deleted-before", "0001-01-01T00:00:00+01:00"], 2, "is out of range in UTC"),
+        (["restore", *base, "--deleted-after", "9999-12-31T23:00:00-01:00"], 2, "is out of range in UTC"),
+    ]
+    for argv, code, message in cases:
+        # when each is run, then it exits with one line saying what is wrong, and no internal error
+        assert main(argv) == code, argv[:3]
+        err = capsys.readouterr().err
+        assert message in err and "internal error" not in err, err[-300:]
+    # and a window from the first day of the calendar is read like any other
+    assert main(["list", *base, "--deleted-after", "0001-01-01"]) == 0
+    assert capsys.readouterr().out.strip() == "(nothing archived)"

@@ -45,7 +45,21 @@ def test_a_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_redrive_refuses_a_max_of_zero_as_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["redrive", "--max", "0"]) == 2
-    assert "--max: 0 is out of range" in capsys.readouterr().err
+    assert "--max: 0 is out of range; expected a whole number from 1 to 999,999,999,999,999,999" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_count_of_thousands_of_digits_is_out_of_range_not_a_non_number(capsys: pytest.CaptureFixture[str]) -> None:
+    # Python's int() refuses texts over 4,300 digits as if they were not numbers
+    assert main(["list", "--table", "orders", "--concurrency", "9" * 5000]) == 2
+    err = capsys.readouterr().err
+    assert "--concurrency: '999999999999999999999999999999'... is out of range (5,000 digits); expected a whole " in err
+    assert "number from 1 to 256" in err
+    assert main(["redrive", "--max", "1" + "0" * 4999]) == 2
+    assert "is out of range (5,000 digits); expected a whole number from 1 to 999,999,999,999,999,999" in (
+        capsys.readouterr().err
+    )
 
 
 def test_config_validate_accepts_the_local_configuration(capsys: pytest.CaptureFixture[str]) -> None:
