@@ -370,7 +370,7 @@ def test_bad_input_is_one_line_naming_it_never_an_internal_error(
     cases = [
         (["restore", *base, "--keys", str(keys)], 1, "--keys line 1 is JSON nested too deep to read"),
         (["show", *base, "--key", deep], 1, "--key is JSON nested too deep to read"),
-        (["show", *base, "--key", '{"PK": {"X": "1"}, "SK": "x"}'], 1, "has type tag \"X\"; a key attribute's type"),
+        (["show", *base, "--key", '{"PK": {"X": "1"}, "SK": "x"}'], 1, 'has type tag "X"; a key attribute\'s type'),
         (["list", *base, "--deleted-before", "0001-01-01T00:00:00+01:00"], 2, "is out of range in UTC"),
         (["restore", *base, "--deleted-after", "9999-12-31T23:00:00-01:00"], 2, "is out of range in UTC"),
     ]
