@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -75,8 +76,6 @@ def test_the_import_contract_catches_a_violation(tmp_path: Path) -> None:
 
 def test_every_cli_command_module_is_in_the_independence_contract() -> None:
     # a command module is one that registers a subcommand; what two of them share goes elsewhere
-    import tomllib  # noqa: PLC0415
-
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
     (independent,) = [c["modules"] for c in contracts["contracts"] if c["type"] == "independence"]
     commands = sorted(
