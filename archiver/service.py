@@ -8,9 +8,8 @@ not capture.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from archiver.archive import ArchiveObject, build_archive_object
 from archiver.policy import Policies
@@ -25,13 +24,12 @@ from archiver.ports import (
 from archiver.records import DeletedItem, NotADeletion, Unreadable, read_record, record_id_of
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
     from datetime import datetime
 
-__all__ = ["Archived", "Archiver", "DeadLettered", "Failed", "Outcome", "Skipped", "summarise"]
+    from archiver.ports import Mapper
 
-T = TypeVar("T")
-R = TypeVar("R")
-Mapper = Callable[[Callable[[T], R], Iterable[T]], Iterator[R]]
+__all__ = ["OUTCOME_NAMES", "Archived", "Archiver", "DeadLettered", "Failed", "Outcome", "Skipped", "summarise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +67,14 @@ class Failed:
 Outcome = Archived | Skipped | DeadLettered | Failed
 
 
+#: Every outcome's name, in the order counts, logs and summaries list them.
+OUTCOME_NAMES = ("archived", "skipped", "dead_lettered", "failed")
+
+
 def summarise(outcomes: Iterable[Outcome]) -> dict[str, int]:
-    """Counts per outcome, every outcome named even at zero, for logs and summaries."""
-    counts = {"archived": 0, "skipped": 0, "dead_lettered": 0, "failed": 0}
+    """Counts per outcome, every outcome named even at zero: the one place outcomes are counted
+    (logs, metrics, the local pipe's tally and the redrive all read these)."""
+    counts = dict.fromkeys(OUTCOME_NAMES, 0)
     for outcome in outcomes:
         match outcome:
             case Archived():
@@ -97,12 +100,23 @@ class _Put:
 _Plan = Skipped | DeadLetter | _Put
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """One record between the two halves; ``record_id`` is public so a mapper can name the record in its logs."""
+
+    record_id: str
+    raw: object
+    index: int
+    plan: _Plan
+
+
 @dataclass(frozen=True)
 class Archiver:
     """The application service: wires the decisions to the ports.
 
     ``mapper`` runs the per-record I/O; the composition root passes a bounded thread pool's
-    ``map`` so a batch's writes overlap, tests pass nothing and get the built-in ``map``.
+    ``map`` so a batch's writes overlap, tests pass nothing and get the built-in ``map``. Each item
+    it is handed carries the ``record_id`` of its record.
 
     A batch goes in two halves. First the pure one, for every record in turn in the caller's
     thread: parse, decide, build the archive object. Then the I/O, through ``mapper``: store, or
@@ -115,7 +129,7 @@ class Archiver:
     store: ArchiveStore
     dead_letters: DeadLetterSink
     policies: Policies = field(default_factory=Policies)
-    mapper: Callable[..., Iterator[Outcome]] = map
+    mapper: Mapper = map
 
     def archive(self, records: Sequence[object]) -> list[Outcome]:
         """One outcome per record, in the order given."""
@@ -124,12 +138,8 @@ class Archiver:
     def archive_each(self, records: Sequence[object]) -> Iterator[Outcome]:
         """One outcome per record, in the order given, each as soon as it and those before it are
         settled: the caller can tell when each record was archived without the core reading a clock."""
-        plans = [self._plan(raw, index) for index, raw in enumerate(records)]
-
-        def carry_out(raw: object, index: int) -> Outcome:
-            return self._carry_out(raw, index, plans[index])
-
-        return self.mapper(carry_out, records, range(len(records)))
+        pending = [self._pending(raw, index) for index, raw in enumerate(records)]
+        return self.mapper(self._carry_out, pending)
 
     def dead_letter_event(self, event: object, reason: str) -> Outcome:
         """Report a whole event that holds no records we can read (an unknown envelope)."""
@@ -155,8 +165,14 @@ class Archiver:
         except Exception as error:  # noqa: BLE001 - a bug for one record must not lose the others
             return _internal_error(raw, index, error)
 
-    def _carry_out(self, raw: object, index: int, plan: _Plan) -> Outcome:
+    def _pending(self, raw: object, index: int) -> _Pending:
+        plan = self._plan(raw, index)
+        record_id = plan.archived.record_id if isinstance(plan, _Put) else plan.record_id
+        return _Pending(record_id, raw, index, plan)
+
+    def _carry_out(self, pending: _Pending) -> Outcome:
         """The I/O half: store the object or send the report; whatever fails ends as a dead letter."""
+        plan, raw = pending.plan, pending.raw
         try:
             match plan:
                 case Skipped():
@@ -166,7 +182,7 @@ class Archiver:
                 case _Put():
                     return self._store(plan, raw)
         except Exception as error:  # noqa: BLE001 - a bug for one record must not lose the others
-            return self._dead_letter(_internal_error(raw, index, error))
+            return self._dead_letter(_internal_error(raw, pending.index, error))
 
     def _store(self, plan: _Put, raw: object) -> Outcome:
         obj, archived = plan.obj, plan.archived

@@ -32,10 +32,10 @@ from adapters.aws.stream_reader import (
     readable_shards,
 )
 from adapters.local.checkpoints import done_prefix
-from archiver.service import Archived, DeadLettered, Failed, Skipped
+from archiver.service import OUTCOME_NAMES, summarise
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -43,10 +43,9 @@ if TYPE_CHECKING:
     from adapters.local.checkpoints import Checkpoints
     from archiver.service import Outcome
 
-__all__ = ["OUTCOMES", "LocalPipe", "PipeSource", "SourceError", "Tally", "eventbridge_event", "stream_sources"]
+__all__ = ["LocalPipe", "PipeSource", "SourceError", "Tally", "eventbridge_event", "stream_sources"]
 
 _EVENT_NAMESPACE = uuid.UUID("5f8c7d0e-2b9a-4c1e-9d3f-6a7b8c9d0e1f")
-OUTCOMES = ("archived", "skipped", "dead_lettered", "failed")
 
 
 class SourceError(RuntimeError):
@@ -112,35 +111,27 @@ def eventbridge_event(record: dict[str, Any], table: str) -> dict[str, Any]:
 
 
 class Tally:
-    """Outcomes per table, counted as the archiver produces them; its ``mapper`` goes into Archiver."""
+    """Outcomes per table, as :func:`adapters.delivery.handle` reports them (it is the local pipe's
+    :class:`~adapters.metrics.Metrics`); counted by the core's ``summarise``."""
 
     def __init__(self) -> None:
         self._counts: dict[str, Counter[str]] = {}
         self._lock = threading.Lock()
 
-    def mapper(self, function: Callable[..., Outcome], *iterables: Iterable[Any]) -> Iterator[Outcome]:
-        """``map`` that counts each outcome on the way out."""
-        for outcome in map(function, *iterables):
-            self.add(outcome)
-            yield outcome
-
-    def add(self, outcome: Outcome) -> None:
-        match outcome:
-            case Archived():
-                name = "archived"
-            case Skipped():
-                name = "skipped"
-            case DeadLettered():
-                name = "dead_lettered"
-            case Failed():
-                name = "failed"
+    def publish(self, outcomes: Sequence[Outcome], settled_at: Sequence[float]) -> None:
+        by_table: dict[str, list[Outcome]] = {}
+        for outcome in outcomes:
+            by_table.setdefault(outcome.table or "(unknown table)", []).append(outcome)
         with self._lock:
-            self._counts.setdefault(outcome.table or "(unknown table)", Counter())[name] += 1
+            for table, mine in by_table.items():
+                self._counts.setdefault(table, Counter()).update(summarise(mine))
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Per table, every outcome named even at zero (``failed`` counts failed attempts)."""
         with self._lock:
-            return {table: {name: counts[name] for name in OUTCOMES} for table, counts in sorted(self._counts.items())}
+            return {
+                table: {name: counts[name] for name in OUTCOME_NAMES} for table, counts in sorted(self._counts.items())
+            }
 
 
 @dataclass
