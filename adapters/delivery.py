@@ -94,7 +94,7 @@ def handle(event: object, archiver: Archiver, metrics: Metrics = _NO_METRICS) ->
     if isinstance(delivery, UnknownEnvelope):
         outcome = archiver.dead_letter_event(event, delivery.reason)
         metrics.publish([outcome], [time.time()])
-        log_outcomes([event], [outcome], shape="unknown", elapsed_ms=_ms_since(started))
+        log_outcomes([outcome], shape="unknown", elapsed_ms=_ms_since(started))
         if isinstance(outcome, Failed):
             raise EventNotArchivedError(outcome.reason)
         return None
@@ -115,7 +115,7 @@ def _archive(archiver: Archiver, records: Sequence[object]) -> tuple[list[Outcom
 
 
 def _answer(delivery: Delivery, outcomes: list[Outcome], started: float) -> dict[str, Any] | None:
-    log_outcomes(delivery.records, outcomes, shape=delivery.shape.value, elapsed_ms=_ms_since(started))
+    log_outcomes(outcomes, shape=delivery.shape.value, elapsed_ms=_ms_since(started))
     failed = [(raw, o) for raw, o in zip(delivery.records, outcomes, strict=True) if isinstance(o, Failed)]
     if delivery.reports_partial_failures:
         identifiers = dict.fromkeys(failure_identifier(delivery.shape, raw, o.record_id) for raw, o in failed)

@@ -8,10 +8,12 @@ not capture.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from archiver.archive import ArchiveObject, build_archive_object
+from archiver.keys import encode_key
 from archiver.policy import Policies
 from archiver.ports import (
     ArchiveStore,
@@ -48,6 +50,7 @@ class Skipped:
     record_id: str
     reason: str
     table: str | None = None
+    encoded_key: str | None = None  # where the record's key was read (never for INSERT or MODIFY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class DeadLettered:
     record_id: str
     reason: str
     table: str | None = None
+    encoded_key: str | None = None  # where the record's key was read (never for INSERT or MODIFY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ class Failed:
     record_id: str
     reason: str
     table: str | None = None
+    encoded_key: str | None = None  # where the record's key was read (never for INSERT or MODIFY)
 
 
 Outcome = Archived | Skipped | DeadLettered | Failed
@@ -153,12 +158,12 @@ class Archiver:
                 case NotADeletion(record_id, event_name, table):
                     return Skipped(record_id, f"{event_name} is not a deletion", table)
                 case Unreadable(record_id, reason, table):
-                    return DeadLetter(record_id, reason, "Unreadable", raw, table)
+                    return DeadLetter(record_id, reason, "Unreadable", raw, table, encoded_key=_readable_key(raw))
                 case DeletedItem():
                     policy = self.policies.for_table(parsed.table)
                     if parsed.kind not in policy.capture:
                         reason = f"{parsed.kind} deletion not captured for {parsed.table}"
-                        return Skipped(parsed.record_id, reason, parsed.table)
+                        return Skipped(parsed.record_id, reason, parsed.table, parsed.encoded_key)
                     obj = build_archive_object(parsed, policy)
                     archived = Archived(parsed.record_id, parsed.table, parsed.encoded_key, obj.key, parsed.deleted_at)
                     return _Put(obj, archived)
@@ -210,10 +215,24 @@ class Archiver:
         try:
             self.dead_letters.report(letter)
         except DeadLetterUnavailableError as error:
-            return Failed(letter.record_id, f"{letter.reason}; and the dead-letter queue failed: {error}", letter.table)
-        return DeadLettered(letter.record_id, letter.reason, letter.table)
+            reason = f"{letter.reason}; and the dead-letter queue failed: {error}"
+            return Failed(letter.record_id, reason, letter.table, letter.encoded_key)
+        return DeadLettered(letter.record_id, letter.reason, letter.table, letter.encoded_key)
 
 
 def _internal_error(raw: object, index: int, error: Exception) -> DeadLetter:
     reason = f"internal error while archiving: {type(error).__name__}: {error}"
-    return DeadLetter(record_id_of(raw, index), reason, type(error).__name__, raw)
+    return DeadLetter(record_id_of(raw, index), reason, type(error).__name__, raw, encoded_key=_readable_key(raw))
+
+
+def _readable_key(raw: object) -> str | None:
+    """The encoded key of a record that could not be archived, where its Keys can be read: the logs
+    and the letter name the key, so the deletion can be found again. None where they cannot."""
+    dynamodb = raw.get("dynamodb") if isinstance(raw, Mapping) else None
+    keys = dynamodb.get("Keys") if isinstance(dynamodb, Mapping) else None
+    if not isinstance(keys, Mapping):
+        return None
+    try:
+        return encode_key(keys)
+    except (ValueError, TypeError, AttributeError):
+        return None
