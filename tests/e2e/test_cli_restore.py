@@ -7,16 +7,17 @@ operator runs it: listing, dry run, restore with a report, a rerun, an interrupt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
-import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from adapters.aws.clients import AwsClients
+from adapters.cli import restore as restore_command
 from adapters.cli.app import App
 from adapters.cli.main import main
 from archiver.keys import encode_key
@@ -24,6 +25,8 @@ from tests.deletions import Deletions
 from tests.integration.faults import FlakyClient, client_error
 
 if TYPE_CHECKING:
+    import threading
+    from collections.abc import Iterator
     from pathlib import Path
 
     from tests.e2e.conftest import LocalEnvironment
@@ -190,6 +193,16 @@ def test_an_interrupted_restore_stops_after_the_writes_in_flight_and_a_rerun_fin
         d.delete(order(f"{n:02d}"), at(n))
     puts = {"n": 0}
     real = AwsClients.dynamodb.fget  # type: ignore[attr-defined]
+    stops: list[threading.Event] = []  # the event each restore's Ctrl-C handler sets
+    real_stop_on_ctrl_c = restore_command.stop_on_ctrl_c
+
+    @contextlib.contextmanager
+    def recorded_stop(what: str) -> Iterator[threading.Event]:
+        with real_stop_on_ctrl_c(what) as stop:
+            stops.append(stop)
+            yield stop
+
+    monkeypatch.setattr(restore_command, "stop_on_ctrl_c", recorded_stop)
 
     class CtrlCAfterThree:
         """Passes every call through; after the third put, the operator presses Ctrl-C."""
@@ -205,7 +218,7 @@ def test_an_interrupted_restore_stops_after_the_writes_in_flight_and_a_rerun_fin
             puts["n"] += 1
             if puts["n"] == 3:
                 os.kill(os.getpid(), signal.SIGINT)
-                time.sleep(0.5)  # the handler runs on the main thread meanwhile
+                assert stops[-1].wait(timeout=30)  # the handler ran on the main thread: the restore is stopping
             return answer
 
     monkeypatch.setattr(AwsClients, "dynamodb", property(lambda self: CtrlCAfterThree(real(self))))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from types import SimpleNamespace
 
 import pytest
 from botocore.exceptions import (
@@ -13,6 +13,7 @@ from botocore.exceptions import (
     SSLError,
 )
 
+from adapters.aws import retries
 from adapters.aws.retries import AWSCallError, RetryPolicy, is_retryable
 from tests.integration.faults import client_error
 
@@ -79,13 +80,15 @@ def test_a_bug_in_the_call_is_not_disguised_as_an_aws_error():
         RetryPolicy(initial_wait=0.001).call("s3:PutObject", broken)
 
 
-def test_the_time_budget_counts_from_the_first_attempt():
-    # given a first attempt that used up the whole budget before failing retryably
+def test_the_time_budget_counts_from_the_first_attempt(monkeypatch):
+    # given a first attempt that used up the whole budget (on the policy's clock) before failing retryably
     calls = []
+    now = [1000.0]
+    monkeypatch.setattr(retries, "time", SimpleNamespace(monotonic=lambda: now[0]))
 
     def slow_then_throttled() -> None:
         calls.append(1)
-        time.sleep(0.05)
+        now[0] += 0.05
         raise client_error("SlowDown", 503)
 
     # then no second attempt starts
