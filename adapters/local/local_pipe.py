@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.aws.retries import Backoff
 from adapters.aws.stream_reader import (
     IteratorExpiredError,
     Shard,
@@ -146,7 +147,7 @@ class _Cursor:
     described_at: float = float("-inf")
     gone: bool = False
     paused_until: float = float("-inf")  # after an error talking to the stream
-    pause: float = 0.0
+    failures: int = 0  # reads of the stream that failed in a row
 
 
 def _noop(_: str) -> None:
@@ -189,7 +190,7 @@ class LocalPipe:
         self._progress = progress
         self._poll_interval = poll_interval
         self._describe_every = describe_every
-        self._max_backoff = max_backoff
+        self._backoff = Backoff(initial=0.5, max_wait=max_backoff)
 
     #: Records the last run stopped before they were taken (still before their shard's checkpoint).
     unfinished = 0
@@ -256,15 +257,16 @@ class LocalPipe:
         except (ClientError, BotoCoreError) as error:
             # throttling, a dropped connection, a restarting endpoint: wait and read again from the
             # checkpoint; nothing after it was taken, so nothing is lost
-            cursor.pause = min(max(cursor.pause * 2, 0.5), self._max_backoff)
-            cursor.paused_until = now + cursor.pause
+            cursor.failures += 1
+            pause = self._backoff.wait(cursor.failures)
+            cursor.paused_until = now + pause
             cursor.iterators.clear()
             self._warn(
                 f"WARNING table {cursor.source.table}: reading its stream failed ({type(error).__name__}: {error}); "
-                f"trying again in {cursor.pause:.1f} s from the checkpoint"
+                f"trying again in {pause:.1f} s from the checkpoint"
             )
             return 0
-        cursor.pause = 0.0
+        cursor.failures = 0
         return arrived
 
     def _iterator(self, cursor: _Cursor, shard: Shard) -> str | None:
@@ -340,7 +342,7 @@ class LocalPipe:
             f"{source.table}: {len(records)} record(s), {removals} deletion(s) from {shard.shard_id} "
             f"(up to sequence number {records[-1]['dynamodb']['SequenceNumber']})"
         )
-        delay = 0.5
+        attempt = 0
         while True:
             pending = [i for i, finished in enumerate(done) if not finished]
             errors: list[str] = []
@@ -363,12 +365,13 @@ class LocalPipe:
                     "the checkpoint stays before them, so the next run retries them"
                 )
                 return False
+            attempt += 1
+            delay = self._backoff.wait(attempt)
             self._warn(
                 f"WARNING table {source.table}: {len(errors)} record(s) neither archived nor dead-lettered "
                 f"({errors[0]}); retrying in {delay:.1f} s, checkpoint held before them"
             )
             stop.wait(delay)
-            delay = min(delay * 2, self._max_backoff)
 
     def _deliver_one(self, record: dict[str, Any], table: str) -> str | None:
         """None once the handler took the record, else why not."""
