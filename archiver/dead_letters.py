@@ -108,13 +108,6 @@ class StreamRange:
     cause: str = ""
     shape: LetterShape = LetterShape.STREAM_BATCH
 
-    def covers(self, sequence_number: str) -> bool:
-        """Whether a record with this sequence number is in the range (numerically, both ends in)."""
-        return int(self.first) <= int(sequence_number) <= int(self.last)
-
-    def is_past(self, sequence_number: str) -> bool:
-        return int(sequence_number) > int(self.last)
-
     def describe(self) -> str:
         size = f", {self.batch_size} record(s)" if self.batch_size is not None else ""
         arrived = f", first arrived {self.first_arrival}" if self.first_arrival else ""
