@@ -124,10 +124,11 @@ def _restore_one(app: App, args: argparse.Namespace, table: TableConfig, restore
     name = read_object_key(version.object_key, restorer.folder)
     assert name is not None  # find_version lists only archive versions
     prepared = restorer.prepare(name)
+    not_restored = "would not restore" if args.dry_run else "not restored"
     if isinstance(prepared, KeyOutcome):
         if prepared.outcome is KeyStatus.SKIPPED:
             raise CatalogError(f"the archived deletion {name.object_key} is {prepared.reason}: there is nothing to put")
-        raise RecoveryError(f"not restored: {name.object_key}: {prepared.reason}")
+        raise RecoveryError(f"{not_restored}: {name.object_key}: {prepared.reason}")
     outcome = restorer.put(prepared, name)
     target = restorer.table
     match outcome.outcome:
@@ -135,13 +136,12 @@ def _restore_one(app: App, args: argparse.Namespace, table: TableConfig, restore
             print(f"would put into {target} (only if absent), from {name.object_key}:")
             print(escape_lone_surrogates(json.dumps(prepared.item, indent=2, ensure_ascii=False)))
         case KeyStatus.PRESENT:
-            what = "would not restore" if args.dry_run else "not restored"
-            say(f"archiver: {what}: the item exists in {target}; it is not overwritten")
+            say(f"archiver: {not_restored}: the item exists in {target}; it is not overwritten")
             return 1
         case KeyStatus.RESTORED:
             print(f"restored {name.object_key} into {target}")
         case _:
-            raise RecoveryError(f"not restored: {name.object_key}: {outcome.reason}")
+            raise RecoveryError(f"{not_restored}: {name.object_key}: {outcome.reason}")
     if prepared.missing:
         done = "would restore" if args.dry_run else "restored"
         say(f"note: {done} without {', '.join(prepared.missing)} (dropped when archived, by the table's policy)")
