@@ -299,7 +299,7 @@ def test_restore_flags_that_do_not_go_together_are_usage_errors(
     assert main([*base, "--key", json.dumps(order("x")), "--deleted-after", START]) == 2
     assert "--deleted-after go with --keys FILE or a window" in capsys.readouterr().err
     assert main([*base, "--deleted-after", "2026-11-25T10:00"]) == 2
-    assert "has no time zone; add Z for UTC" in capsys.readouterr().err
+    assert "has no time zone; add one, e.g. 2026-11-25T10:00:00Z for UTC" in capsys.readouterr().err
 
 
 def test_show_prints_a_body_holding_a_lone_surrogate_as_its_escape_not_a_traceback(
