@@ -31,18 +31,8 @@ ITEM: dict[str, Any] = {
 
 
 @pytest.fixture
-def dynamodb(clients: Any) -> Any:
-    client = clients.dynamodb
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return client
+def dynamodb(orders_table: Any) -> Any:
+    return orders_table
 
 
 def test_every_attribute_type_goes_back_exactly(dynamodb: Any) -> None:

@@ -25,16 +25,7 @@ ITEM = {**KEY, "total": {"N": "12.50"}}
 def table(request: pytest.FixtureRequest) -> ItemTable:
     if request.param == "fake":
         return FakeItemTable(key_schemas={TABLE: {"PK": "S", "SK": "S"}})
-    client: Any = request.getfixturevalue("clients").dynamodb
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client: Any = request.getfixturevalue("orders_table")
     return DynamoDBItemTable(client, retry=FAST)
 
 
