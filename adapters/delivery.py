@@ -5,7 +5,7 @@ dead-lettered in ``batchItemFailures``, so only those are retried; a single reco
 rule, or a bare record) raises, so Lambda's asynchronous retries and on-failure destination apply.
 The Lambda handler and the CLI's local pipe both call :func:`handle`, so the local run exercises
 exactly the deployed code; neither reads the environment here. Each passes its own metrics: the
-function writes EMF lines (``adapters/metrics.py``), the local pipe none (it keeps its own tally).
+function writes EMF lines (``adapters/metrics.py``), the local pipe counts them in its Tally.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ import contextvars
 import time
 from collections.abc import Sized
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
 from adapters.logs import log_outcomes
 from adapters.metrics import NoMetrics
 from archiver.envelopes import Delivery, UnknownEnvelope, failure_identifier, read_delivery
-from archiver.records import record_id_of
 from archiver.service import Failed, summarise
 
 if TYPE_CHECKING:
@@ -32,6 +31,9 @@ if TYPE_CHECKING:
     from archiver.service import Archiver, Outcome
 
 __all__ = ["EventNotArchivedError", "RecordMapper", "RecordNotArchivedError", "handle"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _NO_METRICS = NoMetrics()  # what the CLI's local pipe and most tests pass: they keep their own counts
 
@@ -46,35 +48,34 @@ class EventNotArchivedError(RecordNotArchivedError):
 
 @dataclass(frozen=True, slots=True)
 class RecordMapper:
-    """The Archiver's ``mapper``: runs ``fn(record, index)`` per record, on a pool if given, and
-    yields the results in input order (``executor.map`` does; ``as_completed`` would not).
+    """The Archiver's ``mapper`` (:class:`~archiver.ports.Mapper`): runs ``fn`` on each of its
+    records, on a pool if given, and yields the results in input order (``executor.map`` does;
+    ``as_completed`` would not).
 
     A single record (every bus delivery) runs inline in the caller's thread: handing it to a
     worker and waiting for it would only add a thread switch each way to its wall and CPU time.
 
-    Each record runs in a copy of the caller's logging context with its ``record_id`` bound, so
-    lines logged deep in an adapter (a retry) name the record and the request: worker threads do
-    not inherit context variables by themselves.
+    Each record runs in a copy of the caller's logging context with its ``record_id`` bound (the
+    Archiver's items carry it), so lines logged deep in an adapter (a retry) name the record and the
+    request: worker threads do not inherit context variables by themselves.
     """
 
     executor: ThreadPoolExecutor | None = None
 
-    def __call__(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
+    def __call__(self, fn: Callable[[T], R], items: Iterable[T], /) -> Iterator[R]:
         context = contextvars.copy_context()
 
-        def run(*args: Any) -> Any:
-            return context.copy().run(_traced, fn, *args)
+        def run(item: T) -> R:
+            return context.copy().run(_traced, fn, item)
 
-        records = iterables[0] if iterables else ()
-        if self.executor is None or (isinstance(records, Sized) and len(records) <= 1):
-            return map(run, *iterables)
-        return self.executor.map(run, *iterables)
+        if self.executor is None or (isinstance(items, Sized) and len(items) <= 1):
+            return map(run, items)
+        return self.executor.map(run, items)
 
 
-def _traced(fn: Callable[..., Any], *args: Any) -> Any:
-    if args:
-        structlog.contextvars.bind_contextvars(record_id=record_id_of(args[0], args[1] if len(args) > 1 else 0))
-    return fn(*args)
+def _traced(fn: Callable[[T], R], item: T) -> R:
+    structlog.contextvars.bind_contextvars(record_id=getattr(item, "record_id", None))
+    return fn(item)
 
 
 def handle(event: object, archiver: Archiver, metrics: Metrics = _NO_METRICS) -> dict[str, Any] | None:
@@ -93,7 +94,7 @@ def handle(event: object, archiver: Archiver, metrics: Metrics = _NO_METRICS) ->
     if isinstance(delivery, UnknownEnvelope):
         outcome = archiver.dead_letter_event(event, delivery.reason)
         metrics.publish([outcome], [time.time()])
-        log_outcomes([event], [outcome], shape="unknown", elapsed_ms=_ms_since(started))
+        log_outcomes([outcome], shape="unknown", elapsed_ms=_ms_since(started))
         if isinstance(outcome, Failed):
             raise EventNotArchivedError(outcome.reason)
         return None
@@ -115,7 +116,7 @@ def _archive(archiver: Archiver, delivery: Delivery) -> tuple[list[Outcome], lis
 
 
 def _answer(delivery: Delivery, outcomes: list[Outcome], started: float) -> dict[str, Any] | None:
-    log_outcomes(delivery.records, outcomes, shape=delivery.shape.value, elapsed_ms=_ms_since(started))
+    log_outcomes(outcomes, shape=delivery.shape.value, elapsed_ms=_ms_since(started))
     failed = [(raw, o) for raw, o in zip(delivery.records, outcomes, strict=True) if isinstance(o, Failed)]
     if delivery.reports_partial_failures:
         identifiers = dict.fromkeys(failure_identifier(delivery.shape, raw, o.record_id) for raw, o in failed)

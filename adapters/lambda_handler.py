@@ -28,7 +28,6 @@ from archiver.service import Archiver
 if TYPE_CHECKING:
     from adapters.aws.clients import AwsClients
     from adapters.settings import Settings
-    from archiver.policy import Policies
     from archiver.ports import DeadLetterSink
 
 __all__ = ["build", "handler"]
@@ -47,7 +46,7 @@ def _clients(pool_connections: int) -> AwsClients:
     return aws_clients(max_pool_connections=pool_connections)
 
 
-def build(settings: Settings, clients: AwsClients | None = None, policies: Policies | None = None) -> Archiver:
+def build(settings: Settings, clients: AwsClients | None = None) -> Archiver:
     """The Archiver for ``settings``: S3 store, SQS dead letters (or none), a pool of max_concurrency.
 
     A dead letter too large for the queue is kept whole in the archive bucket, encrypted as the
@@ -55,10 +54,9 @@ def build(settings: Settings, clients: AwsClients | None = None, policies: Polic
 
     Args:
         clients: AWS clients to use; by default built once per process from the environment.
-        policies: per-table policies (the CLI's, from YAML); by default the one from ``settings``.
     """
     clients = clients or _clients(max(10, settings.max_concurrency))
-    policies = policies or settings.policies()
+    policies = settings.policies()
     dead_letters: DeadLetterSink = (
         SQSDeadLetterSink(
             clients.sqs,

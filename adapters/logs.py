@@ -13,15 +13,15 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from archiver.keys import encode_key
 from archiver.service import Archived, DeadLettered, Failed, Skipped, summarise
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from archiver.service import Outcome
 
 __all__ = ["configure_logging", "log_outcomes", "wants_json", "write_line"]
@@ -90,15 +90,14 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None, to_stder
     )
 
 
-def log_outcomes(
-    records: Sequence[object], outcomes: Sequence[Outcome], *, shape: str, elapsed_ms: float
-) -> dict[str, int]:
+def log_outcomes(outcomes: Sequence[Outcome], *, shape: str, elapsed_ms: float) -> dict[str, int]:
     """One line per record that was not archived (and per archived one at DEBUG), then the summary.
 
-    Returns the counts per outcome, as logged.
+    Each line carries the encoded key the core computed for the record (None where it could not be
+    read, and for INSERT or MODIFY). Returns the counts per outcome, as logged.
     """
     verbose = _log.is_enabled_for(logging.DEBUG)  # else archived and skipped records cost no call at all
-    for raw, outcome in zip(records, outcomes, strict=True):
+    for outcome in outcomes:
         match outcome:
             case Archived() | Skipped() if not verbose:
                 continue
@@ -106,38 +105,24 @@ def log_outcomes(
                 _log.debug(
                     "record archived", record_id=record_id, table=table, encoded_key=encoded_key, object_key=object_key
                 )
-            case Skipped(record_id, reason, table):
-                _log.debug(
-                    "record skipped", record_id=record_id, table=table, encoded_key=_encoded_key(raw), reason=reason
-                )
-            case DeadLettered(record_id, reason, table):
+            case Skipped(record_id, reason, table, encoded_key):
+                _log.debug("record skipped", record_id=record_id, table=table, encoded_key=encoded_key, reason=reason)
+            case DeadLettered(record_id, reason, table, encoded_key):
                 _log.warning(
                     "record not archived; dead-lettered",
                     record_id=record_id,
                     table=table,
-                    encoded_key=_encoded_key(raw),
+                    encoded_key=encoded_key,
                     reason=reason,
                 )
-            case Failed(record_id, reason, table):
+            case Failed(record_id, reason, table, encoded_key):
                 _log.error(
                     "record not archived and not dead-lettered; the platform will retry it",
                     record_id=record_id,
                     table=table,
-                    encoded_key=_encoded_key(raw),
+                    encoded_key=encoded_key,
                     reason=reason,
                 )
     counts = summarise(outcomes)
     _log.info("invocation summary", shape=shape, records=len(outcomes), elapsed_ms=round(elapsed_ms, 1), **counts)
     return counts
-
-
-def _encoded_key(raw: object) -> str | None:
-    """The record's encoded key for the log line, where its Keys can be read; None otherwise."""
-    dynamodb = raw.get("dynamodb") if isinstance(raw, Mapping) else None
-    keys = dynamodb.get("Keys") if isinstance(dynamodb, Mapping) else None
-    if not isinstance(keys, Mapping):
-        return None
-    try:
-        return encode_key(keys)
-    except (ValueError, TypeError, AttributeError):
-        return None

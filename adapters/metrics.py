@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from adapters.logs import write_line
-from archiver.service import Archived, DeadLettered, Failed, Skipped
+from archiver.service import Archived, summarise
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -53,12 +53,12 @@ __all__ = [
 
 DEFAULT_NAMESPACE = "DynamoArchive"
 DIMENSION = "Table"
-#: Count metrics, in the order they are declared, and the outcome each counts.
-COUNTS: tuple[tuple[str, type[Outcome]], ...] = (
-    ("Archived", Archived),
-    ("DeadLettered", DeadLettered),
-    ("Failed", Failed),
-    ("Skipped", Skipped),
+#: Count metrics, in the order they are declared, and the outcome each counts (as summarise names it).
+COUNTS: tuple[tuple[str, str], ...] = (
+    ("Archived", "archived"),
+    ("DeadLettered", "dead_lettered"),
+    ("Failed", "failed"),
+    ("Skipped", "skipped"),
 )
 LAG = "ArchiveLag"
 #: EMF: a metric's member holds a number or an array of at most 100 numbers.
@@ -68,7 +68,6 @@ MAX_VALUES_PER_METRIC = 100
 UNKNOWN_TABLE = "(unknown)"
 
 _COUNT_DEFINITIONS = [{"Name": name, "Unit": "Count"} for name, _ in COUNTS]
-_COUNTED_AS = {kind: name for name, kind in COUNTS}
 _LAG_DEFINITION = {"Name": LAG, "Unit": "Milliseconds"}
 
 
@@ -80,7 +79,7 @@ class Metrics(Protocol):
 
 
 class NoMetrics:
-    """Metrics that go nowhere: the CLI's local pipe, which keeps its own tally, and tests."""
+    """Metrics that go nowhere: most tests (the CLI's local pipe passes its Tally)."""
 
     def publish(self, outcomes: Sequence[Outcome], settled_at: Sequence[float]) -> None:
         return None
@@ -111,19 +110,21 @@ def emf_documents(
 ) -> list[dict[str, Any]]:
     """The EMF documents for one invocation's ``outcomes``: per table (sorted), one with the counts
     and up to 100 ``ArchiveLag`` values, then one per further 100 values. None for no outcomes."""
+    by_table: dict[str, list[tuple[Outcome, float]]] = {}
+    for outcome, settled in zip(outcomes, settled_at, strict=True):
+        by_table.setdefault(outcome.table or UNKNOWN_TABLE, []).append((outcome, settled))
     counts: dict[str, dict[str, int]] = {}
     lags: dict[str, list[int]] = {}
-    for outcome, settled in zip(outcomes, settled_at, strict=True):
-        table = outcome.table or UNKNOWN_TABLE
-        per_table = counts.get(table)
-        if per_table is None:
-            per_table = counts[table] = dict.fromkeys(_COUNTED_AS.values(), 0)
-            lags[table] = []
-        per_table[_COUNTED_AS[type(outcome)]] += 1
-        if isinstance(outcome, Archived) and outcome.deleted_at is not None:
-            # Never below 0: the deletion time is whole seconds, so a record archived within the
-            # second it was deleted in can look archived before it was deleted.
-            lags[table].append(max(0, round((settled - outcome.deleted_at.timestamp()) * 1000)))
+    for table, settled_outcomes in by_table.items():
+        counted = summarise(outcome for outcome, _ in settled_outcomes)
+        counts[table] = {metric: counted[name] for metric, name in COUNTS}
+        # Never below 0: the deletion time is whole seconds, so a record archived within the
+        # second it was deleted in can look archived before it was deleted.
+        lags[table] = [
+            max(0, round((settled - outcome.deleted_at.timestamp()) * 1000))
+            for outcome, settled in settled_outcomes
+            if isinstance(outcome, Archived) and outcome.deleted_at is not None
+        ]
     documents = []
     for table in sorted(counts):
         values = lags[table]

@@ -10,7 +10,7 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from archiver.errors import RecoveryError
+from archiver.errors import RecoveryError, shown
 from archiver.keys import InvalidKeyError, canonical_key, encode_key
 from archiver.listing import read_object_key
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["KeyArgumentError", "key_from_line", "keys_from_lines", "parse_key_argument"]
 
 _KEY_TYPES = ("S", "N", "B")
+_A = {"S": "an", "N": "an", "B": "a"}  # the article, as the letter is read out
 
 
 class KeyArgumentError(RecoveryError):
@@ -28,35 +29,57 @@ class KeyArgumentError(RecoveryError):
 
 def _typed(what: str, name: str, value: object, kind: str) -> dict[str, str]:
     if value is None or isinstance(value, bool | dict | list):
-        raise KeyArgumentError(f"{what} attribute {name!r} is {value!r}; expected a plain {kind} value")
+        raise KeyArgumentError(f"{what} attribute {name!r} is {shown(value)}; expected {_A[kind]} {kind} value")
     if kind == "N" and isinstance(value, str | Decimal | float):  # float: only NaN and Infinity (_json)
         return {"N": str(value)}
     if isinstance(value, str):
         return {kind: value}  # B: base64 text, as DynamoDB JSON writes it
-    raise KeyArgumentError(f"{what} attribute {name!r} is {value!r}; a {kind} value is given as a JSON string")
+    raise KeyArgumentError(
+        f"{what} attribute {name!r} is {shown(value)}; {_A[kind]} {kind} value is given as a JSON string, e.g. "
+        f'{{"{name}": "{value}"}}'
+    )
 
 
-def _json(text: str) -> Any:
-    """JSON with exact numbers: parsed as floats, they keep 17 digits where a DynamoDB number has 38."""
-    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+def _json(text: str, what: str, expected: str) -> Any:
+    """JSON with exact numbers: parsed as floats, they keep 17 digits where a DynamoDB number has 38.
+
+    Raises:
+        KeyArgumentError: not JSON, or nested deeper than the parser follows (``expected`` says what is).
+    """
+    try:
+        return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+    except json.JSONDecodeError as error:
+        raise KeyArgumentError(
+            f"{what} is not JSON ({error.msg} at character {error.pos}); expected {expected}"
+        ) from None
+    except RecursionError:
+        raise KeyArgumentError(
+            f"{what} is JSON nested too deep to read ({len(text):,} characters); expected {expected}"
+        ) from None
 
 
 def _key_of(given: object, types: Mapping[str, str] | None, what: str) -> dict[str, dict[str, str]]:
     if not isinstance(given, dict) or not given:
-        raise KeyArgumentError(f"{what} is {given!r}; expected a JSON object of key attributes")
+        raise KeyArgumentError(f"{what} is {shown(given)}; expected a JSON object of key attributes")
     expected = dict(types or {})
     if expected and set(given) != set(expected):
         wanted = ", ".join(f"{name} ({kind})" for name, kind in expected.items())
         raise KeyArgumentError(f"{what} names {', '.join(sorted(given))}; this table's key is {wanted}")
     key: dict[str, Any] = {}
     for name, value in given.items():
-        if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _KEY_TYPES:
+        if isinstance(value, dict) and len(value) == 1:
+            ((tag, _),) = value.items()
+            if tag not in _KEY_TYPES:
+                raise KeyArgumentError(
+                    f"{what} attribute {name!r} has type tag {shown(tag)}; a key attribute's type is S, N or B, "
+                    f'e.g. {{"{name}": {{"S": "USER#123"}}}}'
+                )
             key[name] = value
         elif name in expected:
             key[name] = _typed(what, name, value, expected[name])
         else:
             raise KeyArgumentError(
-                f"{what} attribute {name!r} is {value!r}: without a key_schema for the table, give DynamoDB "
+                f"{what} attribute {name!r} is {shown(value)}: without a key_schema for the table, give DynamoDB "
                 f'JSON such as {{"{name}": {{"S": "..."}}}}'
             )
     try:
@@ -74,14 +97,8 @@ def parse_key_argument(text: str, types: Mapping[str, str] | None, what: str = "
     Raises:
         KeyArgumentError: not JSON, not an object, or not this table's key attributes.
     """
-    try:
-        given = _json(text)
-    except json.JSONDecodeError as error:
-        raise KeyArgumentError(
-            f"{what} is not JSON ({error.msg} at character {error.pos}); expected e.g. "
-            '\'{"PK": {"S": "USER#123"}}\' or, with a configured key_schema, \'{"PK": "USER#123"}\''
-        ) from None
-    return _key_of(given, types, what)
+    expected = '\'{"PK": {"S": "USER#123"}}\' or, with a configured key_schema, \'{"PK": "USER#123"}\''
+    return _key_of(_json(text, what, f"e.g. {expected}"), types, what)
 
 
 def _is_listing_line(given: object) -> bool:
@@ -100,20 +117,16 @@ def key_from_line(line: str, number: int, types: Mapping[str, str] | None, table
         KeyArgumentError: the line names no key of ``table`` (the message gives the line number).
     """
     what = f"--keys line {number}"
-    try:
-        given = _json(line)
-    except json.JSONDecodeError as error:
-        raise KeyArgumentError(
-            f"{what} is not JSON ({error.msg} at character {error.pos}); expected a key such as "
-            '{"PK": {"S": "USER#123"}} or a line of `archiver list --json`'
-        ) from None
+    given = _json(line, what, 'a key such as {"PK": {"S": "USER#123"}} or a line of `archiver list --json`')
     if not _is_listing_line(given):
         return encode_key(_key_of(given, types, what))
     if given.get("table") != table:
-        raise KeyArgumentError(f"{what} is a listing of table {given.get('table')!r}, not of {table!r}")
+        raise KeyArgumentError(f"{what} is a listing of table {shown(given.get('table'))}, not of {shown(table)}")
     name = read_object_key(str(given["objectKey"]), folder)
     if name is None:
-        raise KeyArgumentError(f"{what}: objectKey {given['objectKey']!r} is not an archive version under {folder}")
+        raise KeyArgumentError(
+            f"{what}: objectKey {shown(given['objectKey'])} is not an archive version under {folder}"
+        )
     return name.encoded_key
 
 

@@ -31,6 +31,8 @@ import re
 from collections.abc import Mapping
 from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded
 
+from archiver.errors import shown
+
 __all__ = [
     "DIGEST_PREFIX",
     "KEY_TYPES",
@@ -167,7 +169,7 @@ def canonical_key(keys: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, 
     """
     if not isinstance(keys, Mapping) or not keys:
         raise InvalidKeyError(
-            f'key {keys!r} is empty or not a mapping; expected DynamoDB JSON such as {{"PK": {{"S": "USER#123"}}}}'
+            f'key {shown(keys)} is empty or not a mapping; expected DynamoDB JSON such as {{"PK": {{"S": "USER#123"}}}}'
         )
     out: dict[str, dict[str, str]] = {}
     for name in sorted(keys):
@@ -176,13 +178,13 @@ def canonical_key(keys: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, 
         attribute = keys[name]
         if not isinstance(attribute, Mapping) or len(attribute) != 1:
             raise InvalidKeyError(
-                f"key attribute {name!r} is {attribute!r}; expected exactly one of "
+                f"key attribute {name!r} is {shown(attribute)}; expected exactly one of "
                 '{"S": ...}, {"N": ...}, {"B": ...}'
             )
         ((kind, value),) = attribute.items()
         if kind not in KEY_TYPES or not isinstance(value, str):
             raise InvalidKeyError(
-                f"key attribute {name!r} has type {kind!r} with value {value!r}; key attributes are "
+                f"key attribute {name!r} has type {shown(kind)} with value {shown(value)}; key attributes are "
                 "S, N or B with a string value"
             )
         if kind == "N":

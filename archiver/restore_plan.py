@@ -6,6 +6,8 @@ Decided without I/O, so the rules an operator relies on during an incident are t
   a key whose newest version overall is after the window was deleted again later and is skipped,
   because restoring it would bring back data that was deliberately removed since.
 - An archived body puts back its image, never one whose key differs from the folder it is in.
+- An image goes only to a table keyed by the same attributes, of the same types, and only if the
+  table can hold it (400 KB): both are checked before any write, in a dry run too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from archiver.archive import ArchiveBodyError, read_archive_body
+from archiver.item_size import MAX_ITEM_BYTES, item_size
 from archiver.keys import InvalidKeyError, canonical_key, encode_key
 
 if TYPE_CHECKING:
@@ -38,7 +41,10 @@ __all__ = [
     "Skip",
     "choose_version",
     "image_to_restore",
+    "key_mismatch",
+    "key_types_of",
     "plan_window",
+    "refusal",
     "summary_rows",
 ]
 
@@ -144,6 +150,46 @@ def image_to_restore(body: bytes, encoded_key: str, kind: DeletionKind | None = 
     return ArchivedImage(key, item, found_kind, missing)
 
 
+def key_types_of(key: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """A key's attribute names and types: ``{"PK": {"S": "a"}}`` -> ``{"PK": "S"}``."""
+    return {name: next(iter(value), "?") for name, value in key.items()}
+
+
+def key_mismatch(given: Mapping[str, str], key_schema: Mapping[str, str], table: str) -> str | None:
+    """Why a key of ``given`` names and types cannot be a key of ``table``, keyed by ``key_schema``; None
+    where it can.
+
+    The names and the types must both match: an item whose key misses an attribute of the table's key
+    is refused by DynamoDB, but one whose key has an extra attribute is taken, under another key.
+    """
+    if dict(given) == dict(key_schema):
+        return None
+    return f"the key is {_key_shown(given)}, but table {table!r} is keyed by {_key_shown(key_schema)}"
+
+
+def refusal(image: ArchivedImage, key_schema: Mapping[str, str] | None, table: str) -> str | None:
+    """Why ``table`` would refuse ``image``, found before asking it; None where it would take it.
+
+    ``key_schema`` is the table's key (name -> type) where known; the size is counted as DynamoDB
+    counts it (:func:`archiver.item_size.item_size`).
+    """
+    if key_schema is not None:
+        mismatch = key_mismatch(key_types_of(image.key), key_schema, table)
+        if mismatch is not None:
+            return mismatch
+    size = item_size(image.item)
+    if size > MAX_ITEM_BYTES:
+        return (
+            f"too large: the item is {size:,} bytes as DynamoDB counts them, and a table takes at most "
+            f"{MAX_ITEM_BYTES:,} (400 KB)"
+        )
+    return None
+
+
+def _key_shown(types: Mapping[str, str]) -> str:
+    return ", ".join(f"{name} ({kind})" for name, kind in sorted(types.items()))
+
+
 class KeyStatus(StrEnum):
     """What happened to one key."""
 
@@ -180,8 +226,9 @@ class KeyOutcome:
         return line | {name: value for name, value in optional.items() if value is not None}
 
 
-def summary_rows(outcomes: Iterable[KeyOutcome]) -> list[tuple[str, int]]:
-    """Rows (label, count): restored or would restore, present, skipped per reason, failed, not attempted.
+def summary_rows(outcomes: Iterable[KeyOutcome], *, dry_run: bool = False) -> list[tuple[str, int]]:
+    """Rows (label, count): restored (would restore, in a ``dry_run``), present, skipped per reason,
+    failed, not attempted.
 
     The first three are always there (at zero too), so a summary always reads the same; the rest
     appear where something happened.
@@ -189,7 +236,6 @@ def summary_rows(outcomes: Iterable[KeyOutcome]) -> list[tuple[str, int]]:
     counts: Counter[KeyStatus] = Counter()
     reasons: Counter[str] = Counter()
     incomplete = 0
-    dry_run = False
     for outcome in outcomes:
         counts[outcome.outcome] += 1
         dry_run = dry_run or outcome.outcome is KeyStatus.WOULD_RESTORE

@@ -1,9 +1,12 @@
 """Restorer: archived items back into a table, one outcome per key, never over a live item.
 
 The decisions are :mod:`archiver.restore_plan`'s; this service wires them to the ports: it reads the
-chosen version from the ArchiveStore and puts its image through an ItemWriter, whose put is
+chosen version from the ArchiveStore and puts its image through an ItemTable, whose put is
 conditional on the key being free. That one condition is what makes a restore safe to run again
 after an interruption: every key restored the first time is ``present`` the second time.
+
+Every path (one ``--key``, a list, a window) goes through :meth:`Restorer.prepare` then
+:meth:`Restorer.put`, so each checks the target's key schema and the item's size before writing.
 """
 
 from __future__ import annotations
@@ -13,16 +16,25 @@ from typing import TYPE_CHECKING
 
 from archiver.archive import ArchiveBodyError
 from archiver.listing import read_object_key
-from archiver.ports import ItemWriteError, ObjectNotFoundError, StoreUnavailableError
-from archiver.restore_plan import ArchivedImage, KeyOutcome, KeyPlan, KeyStatus, Skip, choose_version, image_to_restore
+from archiver.ports import ItemTableError, ObjectNotFoundError, StoreUnavailableError
+from archiver.restore_plan import (
+    ArchivedImage,
+    KeyOutcome,
+    KeyPlan,
+    KeyStatus,
+    Skip,
+    choose_version,
+    image_to_restore,
+    refusal,
+)
 from archiver.windows import TimeWindow
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from archiver.listing import ArchiveName
     from archiver.policy import DeletionKind
-    from archiver.ports import ArchiveStore, ItemWriter
+    from archiver.ports import ArchiveStore, ItemTable, Mapper
 
 __all__ = ["Restorer"]
 
@@ -37,23 +49,23 @@ class Restorer:
         window: which deletions count; unbounded, the newest version of each key.
         kind: restore only keys whose chosen deletion is of this kind.
         dry_run: write nothing; say what would be written (``would restore``, or ``present``).
-        target_key: the written table's key attribute names, where known: an archived key with
-            other attributes fails with the reason instead of reaching the table.
+        target_key: the written table's key (name -> S, N or B), where known: an archived key of
+            other attributes or types fails with the reason instead of reaching the table.
     """
 
     store: ArchiveStore
-    writer: ItemWriter
+    items: ItemTable
     folder: str
     table: str
     window: TimeWindow = field(default_factory=TimeWindow)
     kind: DeletionKind | None = None
     dry_run: bool = False
-    target_key: frozenset[str] | None = None
+    target_key: Mapping[str, str] | None = None
 
     def run(
         self,
         plans: Iterable[KeyPlan],
-        mapper: Callable[..., Iterator[KeyOutcome]] = map,
+        mapper: Mapper = map,
         stop: Callable[[], bool] = lambda: False,
     ) -> Iterator[KeyOutcome]:
         """One outcome per plan, in order; once ``stop()`` is true, the keys not begun are ``not attempted``.
@@ -87,26 +99,35 @@ class Restorer:
         choice = choose_version(names, self.window)
         if isinstance(choice, Skip):
             return _skipped(encoded, choice)
-        name = choice.name
+        prepared = self.prepare(choice.name)
+        return prepared if isinstance(prepared, KeyOutcome) else self.put(prepared, choice.name)
+
+    def prepare(self, name: ArchiveName) -> ArchivedImage | KeyOutcome:
+        """The image version ``name`` puts back, checked against the table; or the outcome saying why not.
+
+        Nothing is written: a key that cannot go back (no image, another kind, another key schema, too
+        large for the table) ends here, so a dry run reports exactly what a real run would.
+        """
         try:
-            decided = image_to_restore(self.store.get(name.object_key), encoded, self.kind)
+            decided = image_to_restore(self.store.get(name.object_key), name.encoded_key, self.kind)
         except (StoreUnavailableError, ObjectNotFoundError) as error:
             return _failed(name, f"reading the archive failed: {error}")
         except ArchiveBodyError as error:
             return _failed(name, f"{name.object_key} is not a usable archive: {error}")
         if isinstance(decided, Skip):
-            return _skipped(encoded, Skip(decided.reason, name))
-        if self.target_key is not None and set(decided.key) != self.target_key:
-            return _failed(
-                name,
-                f"the archived key has {', '.join(sorted(decided.key))}; table {self.table!r} has "
-                f"{', '.join(sorted(self.target_key))}",
-            )
+            return _skipped(name.encoded_key, Skip(decided.reason, name))
+        refused = refusal(decided, self.target_key, self.table)
+        if refused is not None:
+            return _failed(name, refused, decided)
+        return decided
+
+    def put(self, image: ArchivedImage, name: ArchiveName) -> KeyOutcome:
+        """Write ``image`` where no item has its key (in a dry run, say whether it would be)."""
         try:
-            outcome = self._write(decided)
-        except ItemWriteError as error:
-            return _failed(name, str(error), decided)
-        return KeyOutcome(encoded, outcome, decided.key, name.version, name.object_key, missing=decided.missing)
+            outcome = self._write(image)
+        except ItemTableError as error:
+            return _failed(name, str(error), image)
+        return KeyOutcome(name.encoded_key, outcome, image.key, name.version, name.object_key, missing=image.missing)
 
     def _versions(self, encoded: str) -> tuple[ArchiveName, ...]:
         names = (read_object_key(k, self.folder) for k in self.store.list_keys(f"{self.folder}{encoded}/"))
@@ -114,8 +135,8 @@ class Restorer:
 
     def _write(self, image: ArchivedImage) -> KeyStatus:
         if self.dry_run:
-            return KeyStatus.PRESENT if self.writer.exists(self.table, image.key) else KeyStatus.WOULD_RESTORE
-        written = self.writer.put_if_absent(self.table, image.item, image.key)
+            return KeyStatus.PRESENT if self.items.exists(self.table, image.key) else KeyStatus.WOULD_RESTORE
+        written = self.items.put_if_absent(self.table, image.item, image.key)
         return KeyStatus.RESTORED if written else KeyStatus.PRESENT
 
 

@@ -8,11 +8,12 @@ not capture.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from archiver.archive import ArchiveObject, build_archive_object
+from archiver.keys import encode_key
 from archiver.policy import Policies
 from archiver.ports import (
     ArchiveStore,
@@ -25,13 +26,12 @@ from archiver.ports import (
 from archiver.records import DeletedItem, NotADeletion, Unreadable, read_record, record_id_of
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
     from datetime import datetime
 
-__all__ = ["Archived", "Archiver", "DeadLettered", "Failed", "Outcome", "Skipped", "summarise"]
+    from archiver.ports import Mapper
 
-T = TypeVar("T")
-R = TypeVar("R")
-Mapper = Callable[[Callable[[T], R], Iterable[T]], Iterator[R]]
+__all__ = ["OUTCOME_NAMES", "Archived", "Archiver", "DeadLettered", "Failed", "Outcome", "Skipped", "summarise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,7 @@ class Skipped:
     record_id: str
     reason: str
     table: str | None = None
+    encoded_key: str | None = None  # where the record's key was read (never for INSERT or MODIFY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class DeadLettered:
     record_id: str
     reason: str
     table: str | None = None
+    encoded_key: str | None = None  # where the record's key was read (never for INSERT or MODIFY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +66,20 @@ class Failed:
     record_id: str
     reason: str
     table: str | None = None
+    encoded_key: str | None = None  # where the record's key was read (never for INSERT or MODIFY)
 
 
 Outcome = Archived | Skipped | DeadLettered | Failed
 
 
+#: Every outcome's name, in the order counts, logs and summaries list them.
+OUTCOME_NAMES = ("archived", "skipped", "dead_lettered", "failed")
+
+
 def summarise(outcomes: Iterable[Outcome]) -> dict[str, int]:
-    """Counts per outcome, every outcome named even at zero, for logs and summaries."""
-    counts = {"archived": 0, "skipped": 0, "dead_lettered": 0, "failed": 0}
+    """Counts per outcome, every outcome named even at zero: the one place outcomes are counted
+    (logs, metrics, the local pipe's tally and the redrive all read these)."""
+    counts = dict.fromkeys(OUTCOME_NAMES, 0)
     for outcome in outcomes:
         match outcome:
             case Archived():
@@ -97,12 +105,23 @@ class _Put:
 _Plan = Skipped | DeadLetter | _Put
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """One record between the two halves; ``record_id`` is public so a mapper can name the record in its logs."""
+
+    record_id: str
+    raw: object
+    index: int
+    plan: _Plan
+
+
 @dataclass(frozen=True)
 class Archiver:
     """The application service: wires the decisions to the ports.
 
     ``mapper`` runs the per-record I/O; the composition root passes a bounded thread pool's
-    ``map`` so a batch's writes overlap, tests pass nothing and get the built-in ``map``.
+    ``map`` so a batch's writes overlap, tests pass nothing and get the built-in ``map``. Each item
+    it is handed carries the ``record_id`` of its record.
 
     A batch goes in two halves. First the pure one, for every record in turn in the caller's
     thread: parse, decide, build the archive object. Then the I/O, through ``mapper``: store, or
@@ -115,7 +134,7 @@ class Archiver:
     store: ArchiveStore
     dead_letters: DeadLetterSink
     policies: Policies = field(default_factory=Policies)
-    mapper: Callable[..., Iterator[Outcome]] = map
+    mapper: Mapper = map
 
     def archive(self, records: Sequence[object], refused: Mapping[int, str] | None = None) -> list[Outcome]:
         """One outcome per record, in the order given."""
@@ -129,17 +148,8 @@ class Archiver:
         at all, and why: each is dead-lettered alone, as an event to read again, with that reason.
         """
         refused = refused or {}
-        plans = [
-            DeadLetter(record_id_of(raw, index), refused[index], "UnknownEnvelope", raw)
-            if index in refused
-            else self._plan(raw, index)
-            for index, raw in enumerate(records)
-        ]
-
-        def carry_out(raw: object, index: int) -> Outcome:
-            return self._carry_out(raw, index, plans[index])
-
-        return self.mapper(carry_out, records, range(len(records)))
+        pending = [self._pending(raw, index, refused.get(index)) for index, raw in enumerate(records)]
+        return self.mapper(self._carry_out, pending)
 
     def dead_letter_event(self, event: object, reason: str) -> Outcome:
         """Report a whole event that holds no records we can read (an unknown envelope)."""
@@ -153,20 +163,30 @@ class Archiver:
                 case NotADeletion(record_id, event_name, table):
                     return Skipped(record_id, f"{event_name} is not a deletion", table)
                 case Unreadable(record_id, reason, table):
-                    return DeadLetter(record_id, reason, "Unreadable", raw, table)
+                    return DeadLetter(record_id, reason, "Unreadable", raw, table, encoded_key=_readable_key(raw))
                 case DeletedItem():
                     policy = self.policies.for_table(parsed.table)
                     if parsed.kind not in policy.capture:
                         reason = f"{parsed.kind} deletion not captured for {parsed.table}"
-                        return Skipped(parsed.record_id, reason, parsed.table)
+                        return Skipped(parsed.record_id, reason, parsed.table, parsed.encoded_key)
                     obj = build_archive_object(parsed, policy)
                     archived = Archived(parsed.record_id, parsed.table, parsed.encoded_key, obj.key, parsed.deleted_at)
                     return _Put(obj, archived)
         except Exception as error:  # noqa: BLE001 - a bug for one record must not lose the others
             return _internal_error(raw, index, error)
 
-    def _carry_out(self, raw: object, index: int, plan: _Plan) -> Outcome:
+    def _pending(self, raw: object, index: int, refused: str | None = None) -> _Pending:
+        plan: _Plan
+        if refused is not None:
+            plan = DeadLetter(record_id_of(raw, index), refused, "UnknownEnvelope", raw)
+        else:
+            plan = self._plan(raw, index)
+        record_id = plan.archived.record_id if isinstance(plan, _Put) else plan.record_id
+        return _Pending(record_id, raw, index, plan)
+
+    def _carry_out(self, pending: _Pending) -> Outcome:
         """The I/O half: store the object or send the report; whatever fails ends as a dead letter."""
+        plan, raw = pending.plan, pending.raw
         try:
             match plan:
                 case Skipped():
@@ -176,7 +196,7 @@ class Archiver:
                 case _Put():
                     return self._store(plan, raw)
         except Exception as error:  # noqa: BLE001 - a bug for one record must not lose the others
-            return self._dead_letter(_internal_error(raw, index, error))
+            return self._dead_letter(_internal_error(raw, pending.index, error))
 
     def _store(self, plan: _Put, raw: object) -> Outcome:
         obj, archived = plan.obj, plan.archived
@@ -209,10 +229,24 @@ class Archiver:
         try:
             self.dead_letters.report(letter)
         except DeadLetterUnavailableError as error:
-            return Failed(letter.record_id, f"{letter.reason}; and the dead-letter queue failed: {error}", letter.table)
-        return DeadLettered(letter.record_id, letter.reason, letter.table)
+            reason = f"{letter.reason}; and the dead-letter queue failed: {error}"
+            return Failed(letter.record_id, reason, letter.table, letter.encoded_key)
+        return DeadLettered(letter.record_id, letter.reason, letter.table, letter.encoded_key)
 
 
 def _internal_error(raw: object, index: int, error: Exception) -> DeadLetter:
     reason = f"internal error while archiving: {type(error).__name__}: {error}"
-    return DeadLetter(record_id_of(raw, index), reason, type(error).__name__, raw)
+    return DeadLetter(record_id_of(raw, index), reason, type(error).__name__, raw, encoded_key=_readable_key(raw))
+
+
+def _readable_key(raw: object) -> str | None:
+    """The encoded key of a record that could not be archived, where its Keys can be read: the logs
+    and the letter name the key, so the deletion can be found again. None where they cannot."""
+    dynamodb = raw.get("dynamodb") if isinstance(raw, Mapping) else None
+    keys = dynamodb.get("Keys") if isinstance(dynamodb, Mapping) else None
+    if not isinstance(keys, Mapping):
+        return None
+    try:
+        return encode_key(keys)
+    except (ValueError, TypeError, AttributeError):
+        return None

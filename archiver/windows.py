@@ -25,24 +25,31 @@ def parse_time(text: str) -> datetime:
     """An ISO 8601 time in UTC -> an aware datetime; a date alone is midnight UTC.
 
     Accepted: ``2026-11-25``, ``2026-11-25T10:00Z``, ``2026-11-25T10:00:00Z``, fractions of a
-    second, and an explicit offset (``+00:00``; another offset is converted to UTC). A time without
-    a zone is refused rather than guessed: on the day it matters, local time is the likeliest slip.
+    second, and an explicit offset (``+00:00``; another offset is converted to UTC), from
+    0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z. A time without a zone is refused rather
+    than guessed: on the day it matters, local time is the likeliest slip. Every form an error
+    message suggests is one this function accepts.
 
     Raises:
-        WindowError: not an ISO 8601 date or time, or a time without a zone.
+        WindowError: not an ISO 8601 date or time, a time without a zone, or out of range in UTC.
     """
-    shown = text.strip()
+    stripped = text.strip()
     try:
-        moment = datetime.fromisoformat(shown)
+        moment = datetime.fromisoformat(stripped)
     except ValueError:
         raise WindowError(
             f"{text!r} is not an ISO 8601 time; expected e.g. 2026-11-25T10:00:00Z or 2026-11-25 (midnight UTC)"
         ) from None
     if moment.tzinfo is None:
-        if _DATE_ONLY.fullmatch(shown) is None:
-            raise WindowError(f"{text!r} has no time zone; add Z for UTC, e.g. {shown}Z")
+        if _DATE_ONLY.fullmatch(stripped) is None:
+            raise WindowError(f"{text!r} has no time zone; add one, e.g. {iso(moment.replace(tzinfo=UTC))} for UTC")
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise WindowError(
+            f"{text!r} is out of range in UTC; expected a time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
+        ) from None
 
 
 def iso(moment: datetime | None) -> str:

@@ -28,10 +28,10 @@ sys.path.insert(0, str(ROOT))
 from adapters.aws.clients import aws_clients  # noqa: E402
 from adapters.aws.s3_store import S3ArchiveStore  # noqa: E402
 from adapters.aws.sqs_dead_letters import full_message  # noqa: E402
-from adapters.aws.sqs_queue_reader import SQSQueueReader  # noqa: E402
-from adapters.cli.redrive import HeldLetters, QueueSource, Redrive  # noqa: E402
+from adapters.aws.sqs_queue import SQSDeadLetterQueue  # noqa: E402
 from adapters.logs import configure_logging  # noqa: E402
 from archiver.ports import DeadLetter  # noqa: E402
+from archiver.redriver import HeldLetters, Redriver, RedriveSource  # noqa: E402
 from archiver.service import Archiver  # noqa: E402
 from bench.bench_handler import environment, free_port  # noqa: E402
 from bench.bench_handler import start_server as moto_process  # noqa: E402
@@ -86,18 +86,27 @@ def fill(sqs: Any, queue_url: str, events: Events, start: int, count: int = LETT
         sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
 
 
+class _Nowhere:
+    """Letters kept in S3 and stream ranges: the benchmark's letters are all inline, so neither is read."""
+
+    def read(self, *_: Any) -> Any:
+        raise AssertionError("every letter here holds its record")
+
+
 def time_redrive(clients: Any, queue_url: str, concurrency: int = CONCURRENCY) -> tuple[float, int]:
     """Seconds to redrive the queue with the command's own engine, and the records archived."""
     archiver = Archiver(store=S3ArchiveStore(clients.s3, BUCKET), dead_letters=HeldLetters())
-    redrive = Redrive(
-        archiver,
-        read_letter=lambda *_: b"",
-        read_range=lambda _: [],
-        concurrency=concurrency,
-        wait_seconds=WAIT_SECONDS,
-    )
     started = time.perf_counter()
-    results = redrive.run(QueueSource("bench", queue_url), SQSQueueReader(clients.sqs, queue_url))
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="redrive") as pool:
+        redriver = Redriver(
+            archiver,
+            letters=_Nowhere(),
+            ranges=_Nowhere(),
+            mapper=pool.map,
+            concurrency=concurrency,
+            wait_seconds=WAIT_SECONDS,
+        )
+        results = redriver.run(RedriveSource("bench", SQSDeadLetterQueue(clients.sqs, queue_url))).results
     elapsed = time.perf_counter() - started
     assert all(result.deleted for result in results), [r for r in results if not r.deleted][:3]
     return elapsed, sum(result.archived for result in results)

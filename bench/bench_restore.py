@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_handler import environment, free_port, start_server  # noqa: E402
 
 from adapters.aws.clients import AwsClients, aws_clients  # noqa: E402
-from adapters.aws.dynamodb_items import DynamoDBItemWriter  # noqa: E402
+from adapters.aws.dynamodb_items import DynamoDBItemTable  # noqa: E402
 from adapters.aws.s3_store import S3ArchiveStore  # noqa: E402
 from adapters.cli.catalog import list_folder  # noqa: E402
 from adapters.cli.main import main as archiver  # noqa: E402
@@ -163,7 +163,7 @@ def time_restorer(clients: AwsClients, source: str, target: str, concurrency: in
     folder = table_folder(PREFIX, source)
     names = (read_object_key(k, folder) for k in store.list_keys(folder))  # listing is measured on its own
     plans = plan_window((n for n in names if n is not None), TimeWindow())
-    restorer = Restorer(store, DynamoDBItemWriter(clients.dynamodb), folder, target, TimeWindow())
+    restorer = Restorer(store, DynamoDBItemTable(clients.dynamodb), folder, target, TimeWindow())
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         outcomes = list(restorer.run(plans, pool.map))

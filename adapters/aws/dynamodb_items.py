@@ -1,4 +1,4 @@
-"""DynamoDBItemWriter: the ItemWriter port on DynamoDB. A put never overwrites; throttling is retried.
+"""DynamoDBItemTable: the ItemTable port on DynamoDB. A put never overwrites; throttling is retried.
 
 Every put carries ``attribute_not_exists(<first key attribute>)``: DynamoDB writes the item only
 where no item has its key and answers ``ConditionalCheckFailedException`` otherwise, which is
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from adapters.aws.retries import AWSCallError, RetryPolicy, error_code
-from archiver.ports import ItemWriteError
+from archiver.ports import ItemTableError, TableNotFoundError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -33,14 +33,10 @@ if TYPE_CHECKING:
 
     from adapters.aws.rate_limit import RateLimiter
 
-__all__ = ["DynamoDBItemWriter", "TableNotFoundError", "item_from_wire"]
+__all__ = ["DynamoDBItemTable", "item_from_wire"]
 
 _PRESENT = "ConditionalCheckFailedException"
 _NO_TABLE = "ResourceNotFoundException"
-
-
-class TableNotFoundError(LookupError):
-    """The table to restore into does not exist (in this region, at this endpoint)."""
 
 
 def item_from_wire(value: Any) -> Any:
@@ -61,7 +57,7 @@ def item_from_wire(value: Any) -> Any:
     return value
 
 
-class DynamoDBItemWriter:
+class DynamoDBItemTable:
     """Conditional puts (and key-only reads, for dry runs) on any table of one client's region.
 
     Args:
@@ -77,25 +73,30 @@ class DynamoDBItemWriter:
         self._retry = retry or RetryPolicy()
         self._limiter = limiter
 
-    def key_names(self, table: str) -> frozenset[str]:
-        """The table's key attribute names (DescribeTable): the check, before any write, that it exists.
+    def key_schema(self, table: str) -> dict[str, str]:
+        """The table's key attributes, name -> S, N or B (DescribeTable): the check, before any write,
+        that it exists and is keyed as the archived items are.
 
         Raises:
             TableNotFoundError: there is no such table here.
-            ItemWriteError: it could not be described.
+            ItemTableError: it could not be described.
         """
         try:
             described = self._call(
                 "dynamodb:DescribeTable", lambda: self._client.describe_table(TableName=table), table
             )
-        except ItemWriteError as error:
+        except ItemTableError as error:
             if isinstance(error.__cause__, AWSCallError) and error.__cause__.code == _NO_TABLE:
                 region = self._client.meta.region_name
                 raise TableNotFoundError(
                     f"table {table!r} does not exist in {region}; create it first, or name another with --to-table"
                 ) from None
             raise
-        return frozenset(element["AttributeName"] for element in described["Table"]["KeySchema"])
+        types = {d["AttributeName"]: d["AttributeType"] for d in described["Table"].get("AttributeDefinitions", [])}
+        return {
+            element["AttributeName"]: types.get(element["AttributeName"], "?")
+            for element in described["Table"]["KeySchema"]
+        }
 
     def put_if_absent(self, table: str, item: Mapping[str, Any], key: Mapping[str, Mapping[str, str]]) -> bool:
         """Write ``item`` unless an item with ``key`` exists; True if written, False if one is there."""
@@ -142,4 +143,4 @@ class DynamoDBItemWriter:
         try:
             return self._retry.call(operation, attempt, table=table)
         except AWSCallError as error:
-            raise ItemWriteError(f"{error} (table {table!r})") from error
+            raise ItemTableError(f"{error} (table {table!r})") from error

@@ -13,9 +13,10 @@ connections and timeouts. Never retried: any other 4xx (``AccessDenied``, ``NoSu
 ``InvalidArgument`` ...) and client-side validation errors, because the same request fails the
 same way; retrying them only burns the invocation's time.
 
-The waits are exponential with full jitter (``wait_random_exponential``), so the concurrent
-writers of one batch do not retry in lock-step, and both the number of attempts and the total
-time are bounded, so a struggling dependency costs a bounded share of the Lambda timeout.
+The waits are exponential with full jitter (:class:`Backoff`, the one backoff of the project: the
+local pipe waits by it too), so the concurrent writers of one batch do not retry in lock-step, and
+both the number of attempts and the total time are bounded, so a struggling dependency costs a
+bounded share of the Lambda timeout.
 
 The first attempt is a plain call: nearly every call succeeds at once, and tenacity's machinery
 (a ``Retrying`` with its thread-local state, per call) cost the batch path about 50 us of CPU per
@@ -25,6 +26,7 @@ only once that attempt failed retryably, and is imported only then (cold start).
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 
     from tenacity import RetryCallState
 
-__all__ = ["RETRYABLE_CODES", "AWSCallError", "RetryPolicy", "error_code", "is_retryable"]
+__all__ = ["RETRYABLE_CODES", "AWSCallError", "Backoff", "RetryPolicy", "error_code", "is_retryable"]
 
 T = TypeVar("T")
 
@@ -129,6 +131,23 @@ class AWSCallError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential waits with full jitter: wait ``n`` (from 1) is random in ``[0, min(max_wait, initial * 2^(n-1))]``.
+
+    Full jitter keeps concurrent callers that failed together from retrying together (AWS
+    Architecture Blog, "Exponential Backoff And Jitter").
+    """
+
+    initial: float = 0.1
+    max_wait: float = 5.0
+
+    def wait(self, attempt: int) -> float:
+        """Seconds to wait before retry ``attempt`` (the first retry is 1)."""
+        ceiling = min(self.max_wait, self.initial * 2 ** min(attempt - 1, 64))
+        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+
+
+@dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Bounded retries with full jitter around one AWS call.
 
@@ -171,10 +190,10 @@ class RetryPolicy:
             retry_if_exception,
             stop_after_attempt,
             stop_before_delay,
-            wait_random_exponential,
         )
 
         replay: list[Exception] = [first]
+        backoff = Backoff(self.initial_wait, self.max_wait)
 
         def attempt() -> T:
             if replay:
@@ -183,7 +202,7 @@ class RetryPolicy:
 
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts) | stop_before_delay(self.max_delay - (time.monotonic() - started)),
-            wait=wait_random_exponential(multiplier=self.initial_wait, max=self.max_wait),
+            wait=lambda state: backoff.wait(state.attempt_number),
             retry=retry_if_exception(is_retryable),
             before_sleep=_log_retry(operation, context),
             reraise=True,

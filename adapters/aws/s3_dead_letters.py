@@ -18,6 +18,8 @@ Objects are written once (``IfNoneMatch="*"``) and named by their content, so a 
 writes nothing new: a 412 means this very letter is there already. They are encrypted exactly as
 archive objects are (:func:`~adapters.aws.s3_store.encryption_parameters`), and expire with the
 table's retention, since the table's lifecycle rule covers its whole folder.
+
+:class:`S3KeptLetters` reads them back (the KeptLetters port), for `archiver redrive`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import structlog
 from botocore.exceptions import ClientError
 
 from adapters.aws.retries import AWSCallError, RetryPolicy
-from adapters.aws.s3_store import already_exists, encryption_parameters
+from adapters.aws.s3_store import S3ArchiveStore, already_exists, encryption_parameters
 from archiver.archive import dead_letter_key
 from archiver.policy import Policies
 
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
 
     from archiver.ports import DeadLetter
 
-__all__ = ["LetterLocation", "LetterNotWrittenError", "S3DeadLetterOverflow"]
+__all__ = ["LetterLocation", "LetterNotWrittenError", "S3DeadLetterOverflow", "S3KeptLetters"]
 
 _log = structlog.get_logger("adapters.aws.s3_dead_letters")
 
@@ -132,3 +134,18 @@ class S3DeadLetterOverflow:
             raise LetterNotWrittenError(f"{error} (bucket {self.bucket!r}, key {key!r})") from error
         _log.info("dead letter kept in the archive bucket", size=len(data), **context)
         return LetterLocation(self.bucket, key, len(data), digest)
+
+
+class S3KeptLetters:
+    """The KeptLetters port: a kept letter read back from the bucket its message names.
+
+    Raises ObjectNotFoundError (expired with the table's retention, or deleted) or
+    StoreUnavailableError, as :meth:`S3ArchiveStore.get` does.
+    """
+
+    def __init__(self, client: S3Client, *, retry: RetryPolicy | None = None) -> None:
+        self._client = client
+        self._retry = retry
+
+    def read(self, bucket: str, key: str) -> bytes:
+        return S3ArchiveStore(self._client, bucket, retry=self._retry).get(key)

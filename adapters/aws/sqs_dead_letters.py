@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from adapters.aws.retries import AWSCallError, RetryPolicy
+from archiver.dead_letters import LETTER_LOCATION_ATTRIBUTE, LETTER_MARKER, LETTER_MARKER_ATTRIBUTE
 from archiver.ports import DeadLetterUnavailableError
-from archiver.redrive import LETTER_LOCATION_ATTRIBUTE, LETTER_MARKER, LETTER_MARKER_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 __all__ = [
     "LOCATION_ATTRIBUTE",
     "MARKER_ATTRIBUTE",
-    "MARKER_VERSION",
     "MAX_MESSAGE_BYTES",
     "NoDeadLetterQueue",
     "SQSDeadLetterSink",
@@ -60,7 +59,6 @@ __all__ = [
 
 # One definition, in the core, so the redrive reads exactly what is written here.
 MARKER_ATTRIBUTE = LETTER_MARKER_ATTRIBUTE
-MARKER_VERSION = LETTER_MARKER
 #: Set (to ``s3``) on a message whose letter is kept whole in the archive bucket.
 LOCATION_ATTRIBUTE = LETTER_LOCATION_ATTRIBUTE
 #: SQS's limit for one message: body plus every attribute's name, type and value, in bytes.
@@ -230,7 +228,7 @@ def location_message(letter: DeadLetter, location: LetterLocation, why: str) -> 
 def _summary(letter: DeadLetter) -> dict[str, Any]:
     return {
         "kind": MARKER_ATTRIBUTE,
-        "version": MARKER_VERSION,
+        "version": LETTER_MARKER,
         "recordId": letter.record_id,
         "table": letter.table,
         "reason": letter.reason,
@@ -255,7 +253,7 @@ def _identifiers(record: object) -> dict[str, Any]:
 
 
 def _attributes(letter: DeadLetter) -> dict[str, Any]:
-    attributes = {MARKER_ATTRIBUTE: _string(MARKER_VERSION), "error": _string(letter.error)}
+    attributes = {MARKER_ATTRIBUTE: _string(LETTER_MARKER), "error": _string(letter.error)}
     if letter.table:
         attributes["table"] = _string(letter.table)
     if letter.record_id:

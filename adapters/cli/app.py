@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from adapters.aws.clients import aws_clients
 from adapters.config import load_config
@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 
     from adapters.aws.clients import AwsClients
     from adapters.aws.s3_store import S3ArchiveStore
+    from adapters.aws.stream_reader import StartFrom, StreamReader
     from adapters.config import EnvironmentConfig
     from adapters.local.local_pipe import LocalPipe, Tally
-    from adapters.local.stream_reader import StartFrom, StreamReader
     from archiver.ports import DeadLetterSink
     from archiver.service import Archiver
 
@@ -54,7 +54,7 @@ class App:
 
         return S3ArchiveStore(self.clients.s3, self.config.bucket)
 
-    def archiver(self, mapper: Callable[..., Any] = map, dead_letters: DeadLetterSink | None = None) -> Archiver:
+    def archiver(self, dead_letters: DeadLetterSink | None = None) -> Archiver:
         """The Archiver for every configured table: S3 store and the SQS dead letters the config names.
 
         A letter too large for the queue is kept whole in the bucket (``<table>/_dead-letters/``).
@@ -71,7 +71,7 @@ class App:
         if dead_letters is None:
             overflow = S3DeadLetterOverflow(self.clients.s3, self.config.bucket, policies=policies)
             dead_letters = SQSDeadLetterSink(self.clients.sqs, queue_url(self.clients, self.config), overflow=overflow)
-        return Archiver(store=self.store(), dead_letters=dead_letters, policies=policies, mapper=mapper)
+        return Archiver(store=self.store(), dead_letters=dead_letters, policies=policies)
 
     def local_pipe(
         self,
@@ -83,16 +83,16 @@ class App:
         warn: Callable[[str], None] = say,
         progress: Callable[[str], None] | None = None,
     ) -> LocalPipe:
-        """The local stand-in for pipe + bus + rule, delivering to the Lambda handler's own code."""
+        """The local stand-in for pipe + bus + rule, delivering to the Lambda handler's own code;
+        ``tally`` counts what each delivery did, where the function would write metrics."""
+        from adapters.aws.stream_reader import StartFrom  # noqa: PLC0415
         from adapters.delivery import handle  # noqa: PLC0415 - imports structlog and the store
         from adapters.local.checkpoints import Checkpoints  # noqa: PLC0415
         from adapters.local.local_pipe import LocalPipe  # noqa: PLC0415
-        from adapters.local.stream_reader import StartFrom  # noqa: PLC0415
 
-        archiver = self.archiver(tally.mapper)
         return LocalPipe(
             self.stream_reader(),
-            functools.partial(handle, archiver=archiver),
+            functools.partial(handle, archiver=self.archiver(), metrics=tally),
             Checkpoints.load(state_path),
             start=start or StartFrom.TRIM_HORIZON,
             concurrency=concurrency,
@@ -102,7 +102,7 @@ class App:
 
     def stream_reader(self) -> StreamReader:
         """A reader of the tables' streams, as the local pipe and the redrive read them."""
-        from adapters.local.stream_reader import StreamReader  # noqa: PLC0415
+        from adapters.aws.stream_reader import StreamReader  # noqa: PLC0415
 
         # moto sends binary stream keys base64-encoded twice; AWS does not.
         return StreamReader(self.clients.dynamodbstreams, binary_keys_double_encoded=_is_local_endpoint())

@@ -27,10 +27,11 @@ from archiver.ports import ArchiveStore, ObjectNotFoundError
 from archiver.windows import iso
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Mapping
     from datetime import datetime
 
     from adapters.config import KeySchema
+    from archiver.ports import Mapper
 
 __all__ = [
     "PAGE_SIZE",
@@ -245,7 +246,7 @@ def list_versions(
 def read_kinds(
     store: ArchiveCatalog,
     versions: list[ArchivedVersion],
-    mapper: Callable[..., Iterator[Any]] = map,
+    mapper: Mapper = map,
     on_read: Callable[[], None] = lambda: None,
 ) -> tuple[list[ArchivedVersion], list[str]]:
     """The versions with their kind (a HEAD each; the body only where the metadata has none), and one

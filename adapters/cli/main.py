@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from adapters.aws.dynamodb_items import TableNotFoundError
-from adapters.aws.sqs_queue_reader import QueueError
 from adapters.cli import browse, configuration, cost, demo, redrive, restore, run
 from adapters.cli.app import say
 from adapters.cli.catalog import CatalogError, KeyArgumentError
@@ -26,7 +24,7 @@ from adapters.local.embedded import LocalAWSError
 from adapters.local.local_pipe import SourceError
 from adapters.local.provisioning import ProvisionError
 from archiver.errors import RecoveryError
-from archiver.ports import ItemWriteError, StoreUnavailableError
+from archiver.ports import ItemTableError, QueueUnavailableError, StoreUnavailableError, TableNotFoundError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,10 +40,10 @@ _USER_ERRORS = (
     CheckpointError,
     LocalAWSError,
     StoreUnavailableError,
-    QueueError,
+    QueueUnavailableError,
     RecoveryError,
     TableNotFoundError,
-    ItemWriteError,
+    ItemTableError,
 )
 #: In the order `archiver --help` lists them.
 _GROUPS = (run, browse, restore, redrive, configuration, cost, demo)

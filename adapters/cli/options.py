@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CONFIG",
     "MAX_WHOLE_NUMBER",
-    "Subcommands",
     "add_command",
     "aws_options",
     "bounded_float",
@@ -33,9 +32,6 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG = "config/local.yaml"
-Subcommands = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
-
 #: The largest whole number any flag takes where it names no bound of its own: far past every use,
 #: and small enough that a number of thousands of digits is "out of range", not "not a whole number".
 MAX_WHOLE_NUMBER = 10**18

@@ -64,12 +64,6 @@ class Progress:
             self._task = self._bar.add_task(self.description, total=self.total)
         return self
 
-    def set_total(self, total: int) -> None:
-        """Known only after a listing: set it once it is."""
-        self.total = total
-        if self._bar is not None:
-            self._bar.update(self._task, total=total)
-
     def advance(self, count: int = 1) -> None:
         with self._lock:
             self.done += count

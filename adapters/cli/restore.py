@@ -15,12 +15,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any
 
-from adapters.aws.dynamodb_items import DynamoDBItemWriter
+from adapters.aws.dynamodb_items import DynamoDBItemTable
 from adapters.aws.rate_limit import RateLimiter
 from adapters.cli import render
 from adapters.cli.app import open_app, say, stop_on_ctrl_c
-from adapters.cli.browse import table_and_key
-from adapters.cli.catalog import CatalogError, find_version, key_types, list_folder
+from adapters.cli.catalog import CatalogError, find_version, key_types, list_folder, parse_key_argument
 from adapters.cli.options import (
     add_command,
     aws_options,
@@ -30,12 +29,12 @@ from adapters.cli.options import (
     window_options,
 )
 from adapters.cli.progress import Progress
-from archiver.archive import ArchiveBodyError, escape_lone_surrogates, table_folder
+from archiver.archive import escape_lone_surrogates, table_folder
 from archiver.errors import RecoveryError
 from archiver.key_arguments import keys_from_lines
 from archiver.listing import read_object_key
 from archiver.policy import DeletionKind
-from archiver.restore_plan import KeyPlan, KeyStatus, Skip, image_to_restore, plan_window, summary_rows
+from archiver.restore_plan import KeyOutcome, KeyPlan, KeyStatus, key_mismatch, key_types_of, plan_window, summary_rows
 from archiver.restorer import Restorer
 from archiver.windows import TimeWindow
 
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
 
     from adapters.cli.app import App
     from adapters.config import TableConfig
-    from archiver.restore_plan import KeyOutcome
 
 __all__ = ["register"]
 
@@ -58,12 +56,34 @@ def _restore(args: argparse.Namespace) -> int:
     with open_app(args) as app:
         table = app.config.table(args.table)
         target = args.to_table or table.name
-        limiter = RateLimiter(args.rate) if args.rate else None
-        writer = DynamoDBItemWriter(app.clients.dynamodb, limiter=limiter)
-        target_key = writer.key_names(target)  # before anything else: a missing table is one clear line
+        items = DynamoDBItemTable(app.clients.dynamodb, limiter=RateLimiter(args.rate) if args.rate else None)
+        target_key = items.key_schema(target)  # before anything else: a missing table is one clear line
+        _check_key_schema(table, target, target_key)
+        restorer = Restorer(
+            app.store(),
+            items,
+            table_folder(table.prefix, table.name),
+            target,
+            TimeWindow(args.deleted_after, args.deleted_before),
+            DeletionKind(args.kind) if args.kind else None,
+            args.dry_run,
+            target_key,
+        )
         if args.key:
-            return _restore_one(app, args, writer, target)
-        return _restore_many(app, args, table=table, writer=writer, target=target, target_key=target_key)
+            return _restore_one(app, args, table, restorer)
+        return _restore_many(app, args, table, restorer)
+
+
+def _check_key_schema(table: TableConfig, target: str, target_key: dict[str, str]) -> None:
+    """Where the configuration gives the archived table's key schema, the target must be keyed alike."""
+    configured = key_types(table.key_schema)
+    if configured is None:
+        return  # every key is checked on its own, before it is written
+    mismatch = key_mismatch(configured, target_key, target)
+    if mismatch is not None:
+        raise RecoveryError(
+            f"{table.name}'s key_schema in the configuration: {mismatch}; restore into a table with the same key"
+        )
 
 
 def _check_mode(args: argparse.Namespace) -> None:
@@ -94,52 +114,42 @@ def _check_mode(args: argparse.Namespace) -> None:
         args.usage(f"say what to restore: --key JSON, --keys FILE, or a window --deleted-after TIME{hint}")
 
 
-def _restore_one(app: App, args: argparse.Namespace, writer: DynamoDBItemWriter, target: str) -> int:
-    table, key = table_and_key(app, args)
-    assert key is not None
-    store = app.store()
-    version = find_version(store, table.prefix, table.name, key, args.version)
-    try:
-        decided = image_to_restore(store.get(version.object_key), version.encoded_key)
-    except ArchiveBodyError as error:
-        raise CatalogError(f"{version.object_key} is not a usable archive: {error}") from None
-    if isinstance(decided, Skip):
-        raise CatalogError(f"the archived deletion {version.object_key} is {decided.reason}: there is nothing to put")
-    if args.dry_run:
-        print(f"would put into {target} (only if absent), from {version.object_key}:")
-        print(escape_lone_surrogates(json.dumps(decided.item, indent=2, ensure_ascii=False)))
-        return 0
-    if not writer.put_if_absent(target, decided.item, decided.key):
-        say(f"archiver: not restored: the item exists in {target}; it was not overwritten")
-        return 1
-    print(f"restored {version.object_key} into {target}")
-    if decided.missing:
-        say(f"note: restored without {', '.join(decided.missing)} (dropped when archived, by the table's policy)")
+def _restore_one(app: App, args: argparse.Namespace, table: TableConfig, restorer: Restorer) -> int:
+    key = parse_key_argument(args.key, table.key_schema)
+    if restorer.target_key is not None:  # before reading anything: the key must be one of the target table
+        mismatch = key_mismatch(key_types_of(key), restorer.target_key, restorer.table)
+        if mismatch is not None:
+            raise RecoveryError(f"--key {json.dumps(key, ensure_ascii=False)}: {mismatch}")
+    version = find_version(restorer.store, table.prefix, table.name, key, args.version)
+    name = read_object_key(version.object_key, restorer.folder)
+    assert name is not None  # find_version lists only archive versions
+    prepared = restorer.prepare(name)
+    not_restored = "would not restore" if args.dry_run else "not restored"
+    if isinstance(prepared, KeyOutcome):
+        if prepared.outcome is KeyStatus.SKIPPED:
+            raise CatalogError(f"the archived deletion {name.object_key} is {prepared.reason}: there is nothing to put")
+        raise RecoveryError(f"{not_restored}: {name.object_key}: {prepared.reason}")
+    outcome = restorer.put(prepared, name)
+    target = restorer.table
+    match outcome.outcome:
+        case KeyStatus.WOULD_RESTORE:
+            print(f"would put into {target} (only if absent), from {name.object_key}:")
+            print(escape_lone_surrogates(json.dumps(prepared.item, indent=2, ensure_ascii=False)))
+        case KeyStatus.PRESENT:
+            say(f"archiver: {not_restored}: the item exists in {target}; it is not overwritten")
+            return 1
+        case KeyStatus.RESTORED:
+            print(f"restored {name.object_key} into {target}")
+        case _:
+            raise RecoveryError(f"{not_restored}: {name.object_key}: {outcome.reason}")
+    if prepared.missing:
+        done = "would restore" if args.dry_run else "restored"
+        say(f"note: {done} without {', '.join(prepared.missing)} (dropped when archived, by the table's policy)")
     return 0
 
 
-def _restore_many(
-    app: App,
-    args: argparse.Namespace,
-    *,
-    table: TableConfig,
-    writer: DynamoDBItemWriter,
-    target: str,
-    target_key: frozenset[str],
-) -> int:
-    store = app.store()
-    folder = table_folder(table.prefix, table.name)
-    window = TimeWindow(args.deleted_after, args.deleted_before)
-    restorer = Restorer(
-        store,
-        writer,
-        folder,
-        target,
-        window,
-        DeletionKind(args.kind) if args.kind else None,
-        args.dry_run,
-        target_key,
-    )
+def _restore_many(app: App, args: argparse.Namespace, table: TableConfig, restorer: Restorer) -> int:
+    store, folder, target, window = restorer.store, restorer.folder, restorer.table, restorer.window
     outcomes: list[KeyOutcome] = []
     with _report(args.report) as report, stop_on_ctrl_c("the writes in flight") as stop:
         if args.keys is not None:
@@ -168,7 +178,7 @@ def _restore_many(
                         + "\n"
                     )
                 progress.advance()
-    print(render.table(("outcome", "keys"), summary_rows(outcomes), numeric=(1,)))
+    print(render.table(("outcome", "keys"), summary_rows(outcomes, dry_run=args.dry_run), numeric=(1,)))
     return _verdict(outcomes, args.report)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from adapters.aws.stream_reader import StartFrom
 from adapters.cli import render
 from adapters.cli.app import open_app, say, stop_on_ctrl_c
 from adapters.cli.options import add_command, aws_options, bounded_float, bounded_int
-from adapters.local.local_pipe import OUTCOMES, Tally, stream_sources
+from adapters.local.local_pipe import Tally, stream_sources
 from adapters.local.provisioning import provision
-from adapters.local.stream_reader import StartFrom
+from archiver.service import OUTCOME_NAMES
 
 if TYPE_CHECKING:
     import argparse
@@ -52,8 +53,8 @@ def _run(args: argparse.Namespace) -> int:
 def format_summary(summary: dict[str, dict[str, int]], tables: Sequence[str]) -> str:
     """Outcomes per table: the configured ones first (even at zero), then any other that showed up."""
     names = [*tables, *(t for t in summary if t not in tables)]
-    rows: list[list[Any]] = [[t, *(summary.get(t, {}).get(n, 0) for n in OUTCOMES)] for t in names]
-    header = ["table", *(n.replace("_", "-") for n in OUTCOMES)]
+    rows: list[list[Any]] = [[t, *(summary.get(t, {}).get(n, 0) for n in OUTCOME_NAMES)] for t in names]
+    header = ["table", *(n.replace("_", "-") for n in OUTCOME_NAMES)]
     return render.table(header, rows, numeric=range(1, len(header)))
 
 

@@ -1,5 +1,5 @@
-"""The local stand-in for the deployed pipeline: stream reader, local pipe, checkpoints, provisioning,
-and the embedded moto server.
+"""The local stand-in for the deployed pipeline: local pipe, checkpoints, provisioning, and the embedded
+moto server (the stream reader it uses is in ``adapters.aws``: the redrive reads streams in production too).
 
 What belongs here: what makes ``archiver run`` read real DynamoDB streams (moto server, LocalStack
 or an account) and hand each deletion to the same handler code as Lambda. What does not: anything

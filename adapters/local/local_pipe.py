@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.local.checkpoints import done_prefix
-from adapters.local.stream_reader import (
+from adapters.aws.retries import Backoff
+from adapters.aws.stream_reader import (
     IteratorExpiredError,
     Shard,
     StartFrom,
@@ -32,21 +32,21 @@ from adapters.local.stream_reader import (
     StreamPositionLostError,
     readable_shards,
 )
-from archiver.service import Archived, DeadLettered, Failed, Skipped
+from adapters.local.checkpoints import done_prefix
+from archiver.service import OUTCOME_NAMES, summarise
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from adapters.aws.stream_reader import StreamReader
     from adapters.local.checkpoints import Checkpoints
-    from adapters.local.stream_reader import StreamReader
     from archiver.service import Outcome
 
-__all__ = ["OUTCOMES", "LocalPipe", "PipeSource", "SourceError", "Tally", "eventbridge_event", "stream_sources"]
+__all__ = ["LocalPipe", "PipeSource", "SourceError", "Tally", "eventbridge_event", "stream_sources"]
 
 _EVENT_NAMESPACE = uuid.UUID("5f8c7d0e-2b9a-4c1e-9d3f-6a7b8c9d0e1f")
-OUTCOMES = ("archived", "skipped", "dead_lettered", "failed")
 
 
 class SourceError(RuntimeError):
@@ -112,35 +112,27 @@ def eventbridge_event(record: dict[str, Any], table: str) -> dict[str, Any]:
 
 
 class Tally:
-    """Outcomes per table, counted as the archiver produces them; its ``mapper`` goes into Archiver."""
+    """Outcomes per table, as :func:`adapters.delivery.handle` reports them (it is the local pipe's
+    :class:`~adapters.metrics.Metrics`); counted by the core's ``summarise``."""
 
     def __init__(self) -> None:
         self._counts: dict[str, Counter[str]] = {}
         self._lock = threading.Lock()
 
-    def mapper(self, function: Callable[..., Outcome], *iterables: Iterable[Any]) -> Iterator[Outcome]:
-        """``map`` that counts each outcome on the way out."""
-        for outcome in map(function, *iterables):
-            self.add(outcome)
-            yield outcome
-
-    def add(self, outcome: Outcome) -> None:
-        match outcome:
-            case Archived():
-                name = "archived"
-            case Skipped():
-                name = "skipped"
-            case DeadLettered():
-                name = "dead_lettered"
-            case Failed():
-                name = "failed"
+    def publish(self, outcomes: Sequence[Outcome], settled_at: Sequence[float]) -> None:
+        by_table: dict[str, list[Outcome]] = {}
+        for outcome in outcomes:
+            by_table.setdefault(outcome.table or "(unknown table)", []).append(outcome)
         with self._lock:
-            self._counts.setdefault(outcome.table or "(unknown table)", Counter())[name] += 1
+            for table, mine in by_table.items():
+                self._counts.setdefault(table, Counter()).update(summarise(mine))
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Per table, every outcome named even at zero (``failed`` counts failed attempts)."""
         with self._lock:
-            return {table: {name: counts[name] for name in OUTCOMES} for table, counts in sorted(self._counts.items())}
+            return {
+                table: {name: counts[name] for name in OUTCOME_NAMES} for table, counts in sorted(self._counts.items())
+            }
 
 
 @dataclass
@@ -155,7 +147,7 @@ class _Cursor:
     described_at: float = float("-inf")
     gone: bool = False
     paused_until: float = float("-inf")  # after an error talking to the stream
-    pause: float = 0.0
+    failures: int = 0  # reads of the stream that failed in a row
 
 
 def _noop(_: str) -> None:
@@ -198,7 +190,7 @@ class LocalPipe:
         self._progress = progress
         self._poll_interval = poll_interval
         self._describe_every = describe_every
-        self._max_backoff = max_backoff
+        self._backoff = Backoff(initial=0.5, max_wait=max_backoff)
 
     #: Records the last run stopped before they were taken (still before their shard's checkpoint).
     unfinished = 0
@@ -265,15 +257,16 @@ class LocalPipe:
         except (ClientError, BotoCoreError) as error:
             # throttling, a dropped connection, a restarting endpoint: wait and read again from the
             # checkpoint; nothing after it was taken, so nothing is lost
-            cursor.pause = min(max(cursor.pause * 2, 0.5), self._max_backoff)
-            cursor.paused_until = now + cursor.pause
+            cursor.failures += 1
+            pause = self._backoff.wait(cursor.failures)
+            cursor.paused_until = now + pause
             cursor.iterators.clear()
             self._warn(
                 f"WARNING table {cursor.source.table}: reading its stream failed ({type(error).__name__}: {error}); "
-                f"trying again in {cursor.pause:.1f} s from the checkpoint"
+                f"trying again in {pause:.1f} s from the checkpoint"
             )
             return 0
-        cursor.pause = 0.0
+        cursor.failures = 0
         return arrived
 
     def _iterator(self, cursor: _Cursor, shard: Shard) -> str | None:
@@ -349,7 +342,7 @@ class LocalPipe:
             f"{source.table}: {len(records)} record(s), {removals} deletion(s) from {shard.shard_id} "
             f"(up to sequence number {records[-1]['dynamodb']['SequenceNumber']})"
         )
-        delay = 0.5
+        attempt = 0
         while True:
             pending = [i for i, finished in enumerate(done) if not finished]
             errors: list[str] = []
@@ -372,12 +365,13 @@ class LocalPipe:
                     "the checkpoint stays before them, so the next run retries them"
                 )
                 return False
+            attempt += 1
+            delay = self._backoff.wait(attempt)
             self._warn(
                 f"WARNING table {source.table}: {len(errors)} record(s) neither archived nor dead-lettered "
                 f"({errors[0]}); retrying in {delay:.1f} s, checkpoint held before them"
             )
             stop.wait(delay)
-            delay = min(delay * 2, self._max_backoff)
 
     def _deliver_one(self, record: dict[str, Any], table: str) -> str | None:
         """None once the handler took the record, else why not."""

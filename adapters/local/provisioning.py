@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from adapters.aws.sqs_queue import queue_url_of
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -84,14 +86,13 @@ def queue_url(clients: AwsClients, config: EnvironmentConfig) -> str:
     Raises:
         ProvisionError: the queue does not exist.
     """
-    sqs = clients.sqs
-    try:
-        return sqs.get_queue_url(QueueName=config.queue_name)["QueueUrl"]
-    except sqs.exceptions.QueueDoesNotExist:
+    url = queue_url_of(clients.sqs, config.queue_name)
+    if url is None:
         raise ProvisionError(
             f"dead-letter queue {config.queue_name!r} does not exist at this endpoint; create it (archiver "
             "provision does, locally)"
-        ) from None
+        )
+    return url
 
 
 def provision(config: EnvironmentConfig, clients: AwsClients, report: Callable[[str], None]) -> None:

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from adapters.aws.stream_reader import StartFrom, StreamReader
 from adapters.cli.app import App
 from adapters.cli.demo import archived_counts, compare, encoded_key_of
 from adapters.cli.main import main
-from adapters.local.stream_reader import StreamReader
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalEnvironment
@@ -96,9 +96,17 @@ def test_a_restart_resumes_from_the_checkpoint_without_re_archiving(
     found, unexpected = archived_counts(_store(env), env.config)
     made = Counter({(env.orders, encoded_key_of(_order(f"USER#{n}", "PROFILE"))): 1 for n in range(5)})
     assert compare(made, found, unexpected) == []
+    # and the state holds one checkpoint: the orders stream's shard, at its last record (the last deletion)
+    stream = env.clients.dynamodb.describe_table(TableName=env.orders)["Table"]["LatestStreamArn"]
+    reader = App(env.config, env.clients).stream_reader()
+    (shard,) = reader.shards(stream)
+    iterator = reader.iterator(stream, shard.shard_id, None, StartFrom.TRIM_HORIZON)
+    assert iterator is not None
+    last = reader.read(stream, iterator).records[-1]
+    assert last["eventName"] == "REMOVE" and last["dynamodb"]["Keys"] == _order("USER#4", "PROFILE")
     state = json.loads(Path(env.state).read_text())
-    assert {entry["table"] for entry in state["streams"].values()} == {env.orders, env.sessions} - {env.sessions} | {
-        env.orders
+    assert state["streams"] == {
+        stream: {"table": env.orders, "shards": {shard.shard_id: last["dynamodb"]["SequenceNumber"]}}
     }
 
 

@@ -7,16 +7,17 @@ operator runs it: listing, dry run, restore with a report, a rerun, an interrupt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
-import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from adapters.aws.clients import AwsClients
+from adapters.cli import restore as restore_command
 from adapters.cli.app import App
 from adapters.cli.main import main
 from archiver.keys import encode_key
@@ -24,6 +25,8 @@ from tests.deletions import Deletions
 from tests.integration.faults import FlakyClient, client_error
 
 if TYPE_CHECKING:
+    import threading
+    from collections.abc import Iterator
     from pathlib import Path
 
     from tests.e2e.conftest import LocalEnvironment
@@ -190,6 +193,16 @@ def test_an_interrupted_restore_stops_after_the_writes_in_flight_and_a_rerun_fin
         d.delete(order(f"{n:02d}"), at(n))
     puts = {"n": 0}
     real = AwsClients.dynamodb.fget  # type: ignore[attr-defined]
+    stops: list[threading.Event] = []  # the event each restore's Ctrl-C handler sets
+    real_stop_on_ctrl_c = restore_command.stop_on_ctrl_c
+
+    @contextlib.contextmanager
+    def recorded_stop(what: str) -> Iterator[threading.Event]:
+        with real_stop_on_ctrl_c(what) as stop:
+            stops.append(stop)
+            yield stop
+
+    monkeypatch.setattr(restore_command, "stop_on_ctrl_c", recorded_stop)
 
     class CtrlCAfterThree:
         """Passes every call through; after the third put, the operator presses Ctrl-C."""
@@ -205,7 +218,7 @@ def test_an_interrupted_restore_stops_after_the_writes_in_flight_and_a_rerun_fin
             puts["n"] += 1
             if puts["n"] == 3:
                 os.kill(os.getpid(), signal.SIGINT)
-                time.sleep(0.5)  # the handler runs on the main thread meanwhile
+                assert stops[-1].wait(timeout=30)  # the handler ran on the main thread: the restore is stopping
             return answer
 
     monkeypatch.setattr(AwsClients, "dynamodb", property(lambda self: CtrlCAfterThree(real(self))))
@@ -286,7 +299,7 @@ def test_restore_flags_that_do_not_go_together_are_usage_errors(
     assert main([*base, "--key", json.dumps(order("x")), "--deleted-after", START]) == 2
     assert "--deleted-after go with --keys FILE or a window" in capsys.readouterr().err
     assert main([*base, "--deleted-after", "2026-11-25T10:00"]) == 2
-    assert "has no time zone; add Z for UTC" in capsys.readouterr().err
+    assert "has no time zone; add one, e.g. 2026-11-25T10:00:00Z for UTC" in capsys.readouterr().err
 
 
 def test_show_prints_a_body_holding_a_lone_surrogate_as_its_escape_not_a_traceback(
@@ -304,3 +317,82 @@ def test_show_prints_a_body_holding_a_lone_surrogate_as_its_escape_not_a_traceba
     out = capsys.readouterr().out
     assert "half \\ud800 a pair" in out
     assert json.loads(out)["image"]["note"] == {"S": "half \ud800 a pair"}
+
+
+def _table_keyed_by_pk_alone(env: LocalEnvironment) -> str:
+    name = f"{env.orders}-by-pk"
+    env.clients.dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+@pytest.mark.parametrize("how", [["--key", json.dumps(order("x"))], ["--deleted-after", START]])
+def test_a_target_table_keyed_otherwise_is_refused_before_anything_is_read_or_written(
+    environment: LocalEnvironment, capsys: pytest.CaptureFixture[str], how: list[str]
+) -> None:
+    # given an archived order (key PK, SK) and a table keyed by PK alone, which DynamoDB would let us write
+    env = environment
+    deletions(env).delete(order("x"), at(1))
+    target = _table_keyed_by_pk_alone(env)
+    capsys.readouterr()
+    # when restored into it, one key or a window
+    code = main(["restore", "--config", env.config_path, "--table", env.orders, *how, "--to-table", target])
+    # then one line names both keys, and the table holds nothing
+    assert code == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("archiver: error: ")
+    assert f"the key is PK (S), SK (S), but table '{target}' is keyed by PK (S)" in line
+    assert env.clients.dynamodb.scan(TableName=target)["Items"] == []
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+def test_an_item_larger_than_dynamodb_takes_is_too_large_in_a_dry_run_and_a_real_one(
+    environment: LocalEnvironment, capsys: pytest.CaptureFixture[str], dry_run: list[str]
+) -> None:
+    # given an archived image of 500 KB (hand-made: DynamoDB itself takes at most 400 KB)
+    env = environment
+    deletions(env).delete(order("big"), at(1), {"note": {"S": "x" * 500_000}})
+    capsys.readouterr()
+    common = ["restore", "--config", env.config_path, "--table", env.orders]
+    # when restored by its key, and in a window
+    one = main([*common, "--key", json.dumps(order("big")), *dry_run])
+    one_err = capsys.readouterr().err
+    window = main([*common, "--deleted-after", START, *dry_run])
+    window_out, window_err = capsys.readouterr()
+    # then both say it is too large, and nothing is written
+    assert (one, window) == (1, 1)
+    assert ("would not restore: " if dry_run else "not restored: ") in one_err
+    assert "too large: the item is 500,0" in one_err
+    assert summary(window_out)["failed"] == 1
+    assert "too large: the item is 500,0" in window_err
+    assert get(env, order("big")) is None
+
+
+def test_bad_input_is_one_line_naming_it_never_an_internal_error(
+    environment: LocalEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given keys nested far beyond what the JSON parser follows, and times at the ends of the calendar
+    env = environment
+    deep = "[" * 100_000 + "]" * 100_000
+    keys = tmp_path / "keys.jsonl"
+    keys.write_text(deep + "\n", encoding="utf-8")
+    base = ["--config", env.config_path, "--table", env.orders]
+    cases = [
+        (["restore", *base, "--keys", str(keys)], 1, "--keys line 1 is JSON nested too deep to read"),
+        (["show", *base, "--key", deep], 1, "--key is JSON nested too deep to read"),
+        (["show", *base, "--key", '{"PK": {"X": "1"}, "SK": "x"}'], 1, 'has type tag "X"; a key attribute\'s type'),
+        (["list", *base, "--deleted-before", "0001-01-01T00:00:00+01:00"], 2, "is out of range in UTC"),
+        (["restore", *base, "--deleted-after", "9999-12-31T23:00:00-01:00"], 2, "is out of range in UTC"),
+    ]
+    for argv, code, message in cases:
+        # when each is run, then it exits with one line saying what is wrong, and no internal error
+        assert main(argv) == code, argv[:3]
+        err = capsys.readouterr().err
+        assert message in err and "internal error" not in err, err[-300:]
+    # and a window from the first day of the calendar is read like any other
+    assert main(["list", *base, "--deleted-after", "0001-01-01"]) == 0
+    assert capsys.readouterr().out.strip() == "(nothing archived)"

@@ -18,11 +18,11 @@ from adapters.aws.retries import RetryPolicy
 from adapters.aws.s3_dead_letters import S3DeadLetterOverflow
 from adapters.aws.s3_store import S3ArchiveStore
 from adapters.aws.sqs_dead_letters import SQSDeadLetterSink
+from adapters.aws.stream_reader import StartFrom
 from adapters.cli.app import App
 from adapters.cli.demo import archived_counts
 from adapters.cli.main import main
 from adapters.delivery import handle
-from adapters.local.stream_reader import StartFrom
 from archiver.archive import DEAD_LETTER_FOLDER
 from archiver.keys import encode_key
 from archiver.service import Archiver
@@ -225,6 +225,29 @@ def test_a_batch_past_the_streams_retention_stays_and_is_reported_with_its_range
     assert "beyond stream retention" in left
     assert f"sequence numbers {sequence} to {sequence}" in left
     assert "0000dead" in left
+    assert left.rstrip().endswith("the shard is no longer in the stream")  # the reason in full, never clipped
+
+
+def test_a_foreign_message_nested_too_deep_stays_and_the_letter_beside_it_is_archived_and_deleted(
+    environment: LocalEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a letter of ours and a foreign body a hundred thousand arrays deep, in one queue
+    _, _, records = _deleted(environment, 1)
+    url = _queue_url(environment)
+    send(environment.clients.sqs, url, MESSAGES.rule_target(EVENTS.eventbridge(records[0])))
+    deep = "[" * 100_000 + "]" * 100_000
+    environment.clients.sqs.send_message(QueueUrl=url, MessageBody=deep)
+    capsys.readouterr()
+    # when redriven
+    code = main(["redrive", "--config", environment.config_path])
+    # then the letter is archived and its message deleted, the foreign one stays, and the summary says so
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "internal error" not in captured.err + captured.out
+    assert _archive_versions(environment) == {_encoded(records[0]): 1}
+    assert _queue_bodies(environment) == [deep]
+    assert _report(captured.out) == {"rule-target": ["1", "1", "1", "1", "0"], "unknown": ["1", "0", "0", "0", "1"]}
+    assert "unknown shape         1  the body is JSON nested too deep to read" in captured.out
 
 
 def test_table_reads_its_own_queue_and_only_its_messages_of_the_shared_one(

@@ -63,6 +63,22 @@ def sqs(clients):
 
 
 @pytest.fixture
+def orders_table(clients):
+    """A DynamoDB table ``orders`` keyed PK (S) + SK (S); its client."""
+    client = clients.dynamodb
+    client.create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
+
+
+@pytest.fixture
 def queue_url(sqs) -> str:
     return sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
 

@@ -1,4 +1,4 @@
-"""DynamoDBItemWriter on moto: conditional puts, every attribute type exact, throttling retried."""
+"""DynamoDBItemTable on moto: conditional puts, every attribute type exact, throttling retried."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from adapters.aws.dynamodb_items import DynamoDBItemWriter, TableNotFoundError
-from archiver.ports import ItemWriteError
+from adapters.aws.dynamodb_items import DynamoDBItemTable
+from archiver.ports import ItemTableError, TableNotFoundError
 from tests.integration.conftest import FAST
 from tests.integration.faults import FlakyClient, client_error
 
@@ -31,22 +31,12 @@ ITEM: dict[str, Any] = {
 
 
 @pytest.fixture
-def dynamodb(clients: Any) -> Any:
-    client = clients.dynamodb
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return client
+def dynamodb(orders_table: Any) -> Any:
+    return orders_table
 
 
 def test_every_attribute_type_goes_back_exactly(dynamodb: Any) -> None:
-    writer = DynamoDBItemWriter(dynamodb, retry=FAST)
+    writer = DynamoDBItemTable(dynamodb, retry=FAST)
     assert writer.put_if_absent(TABLE, ITEM, KEY) is True
     item = dynamodb.get_item(TableName=TABLE, Key=KEY, ConsistentRead=True)["Item"]
     assert item["n"] == {"N": "12345678901234567890123456789012345678"}
@@ -60,7 +50,7 @@ def test_every_attribute_type_goes_back_exactly(dynamodb: Any) -> None:
 
 def test_a_live_item_is_never_overwritten(dynamodb: Any) -> None:
     dynamodb.put_item(TableName=TABLE, Item={**KEY, "v": {"S": "live"}})
-    writer = DynamoDBItemWriter(dynamodb, retry=FAST)
+    writer = DynamoDBItemTable(dynamodb, retry=FAST)
     assert writer.exists(TABLE, KEY) is True
     assert writer.put_if_absent(TABLE, {**KEY, "v": {"S": "archived"}}, KEY) is False
     assert dynamodb.get_item(TableName=TABLE, Key=KEY)["Item"]["v"] == {"S": "live"}
@@ -76,7 +66,7 @@ def test_a_live_item_is_never_overwritten(dynamodb: Any) -> None:
 )
 def test_throttling_and_5xx_are_retried_until_the_item_is_written(dynamodb: Any, fault: Exception) -> None:
     flaky = FlakyClient(dynamodb, faults={"put_item": [fault, fault, fault]})
-    writer = DynamoDBItemWriter(flaky, retry=FAST)
+    writer = DynamoDBItemTable(flaky, retry=FAST)
     assert writer.put_if_absent(TABLE, ITEM, KEY) is True
     assert flaky.calls["put_item"] == 4
     assert "Item" in dynamodb.get_item(TableName=TABLE, Key=KEY)
@@ -84,13 +74,13 @@ def test_throttling_and_5xx_are_retried_until_the_item_is_written(dynamodb: Any,
 
 def test_a_rejected_item_is_not_retried_and_says_why(dynamodb: Any) -> None:
     flaky = FlakyClient(dynamodb, always={"put_item": client_error("ValidationException", 400, "PutItem")})
-    with pytest.raises(ItemWriteError, match=r"ValidationException.*table 'orders'"):
-        DynamoDBItemWriter(flaky, retry=FAST).put_if_absent(TABLE, ITEM, KEY)
+    with pytest.raises(ItemTableError, match=r"ValidationException.*table 'orders'"):
+        DynamoDBItemTable(flaky, retry=FAST).put_if_absent(TABLE, ITEM, KEY)
     assert flaky.calls["put_item"] == 1
 
 
 def test_a_missing_table_is_named_and_an_existing_one_gives_its_key(dynamodb: Any) -> None:
-    writer = DynamoDBItemWriter(dynamodb, retry=FAST)
-    assert writer.key_names(TABLE) == frozenset({"PK", "SK"})
+    writer = DynamoDBItemTable(dynamodb, retry=FAST)
+    assert writer.key_schema(TABLE) == {"PK": "S", "SK": "S"}
     with pytest.raises(TableNotFoundError, match="table 'ordres' does not exist in eu-west-1"):
-        writer.key_names("ordres")
+        writer.key_schema("ordres")

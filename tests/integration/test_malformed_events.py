@@ -10,7 +10,7 @@ import pytest
 from adapters.aws.sqs_dead_letters import full_message
 from adapters.delivery import handle
 from archiver.ports import DeadLetter
-from archiver.redrive import Rerun, Shape, Unknown, classify
+from archiver.dead_letters import LetterShape, Rerun, Unknown, classify
 from tests.conftest import without
 from tests.integration.conftest import bucket_objects, dead_letters
 
@@ -170,7 +170,7 @@ def test_a_foreign_element_in_a_pipe_batch_is_its_own_letter_and_the_records_bes
     assert letter["body"]["reason"].startswith("batch[1] is an SQS message (eventSource 'aws:sqs')")
     # and a redrive reads that letter as what it is (kept, with the reason), not as a lost batch
     plan = classify(json.dumps(letter["body"]), letter["attributes"])
-    assert isinstance(plan, Unknown) and plan.shape is Shape.LETTER
+    assert isinstance(plan, Unknown) and plan.shape is LetterShape.LETTER
     assert "an SQS message" in plan.reason
 
 

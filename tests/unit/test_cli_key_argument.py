@@ -51,15 +51,22 @@ def test_a_plain_number_reaches_the_key_exactly_not_as_a_float(number: str, cano
         ('{"PK": "x"}', None, "without a key_schema"),
         ('{"PK": "x", "SK": "not a number"}', ORDERS, "not a number"),
         ('{"session_id": "not base64!"}', SESSIONS, "not base64"),
-        ('{"PK": true, "SK": 1}', ORDERS, "expected a plain S value"),
-        ('{"PK": 1.5, "SK": 1}', ORDERS, "a S value is given as a JSON string"),
+        ('{"PK": true, "SK": 1}', ORDERS, "'PK' is true; expected an S value"),
+        ('{"PK": 1.5, "SK": 1}', ORDERS, '\'PK\' is 1.5; an S value is given as a JSON string, e.g. {"PK": "1.5"}'),
+        ('{"PK": [123], "SK": 1}', ORDERS, "'PK' is [123]; expected an S value"),
+        ('{"PK": {"S": 123}}', None, 'has type "S" with value 123; key attributes are S, N or B with a string value'),
+        ('{"PK": {"X": "1"}, "SK": 1}', ORDERS, "'PK' has type tag \"X\"; a key attribute's type is S, N or B"),
+        ('{"PK": {"X": "1"}}', None, "'PK' has type tag \"X\"; a key attribute's type is S, N or B"),
+        ("[" * 100_000 + "]" * 100_000, None, "--key is JSON nested too deep to read (200,000 characters)"),
         ('{"PK": "x", "SK": 1E+126}', ORDERS, "whose magnitude DynamoDB refuses"),
         ('{"PK": "x", "SK": NaN}', ORDERS, "not finite"),
     ],
 )
 def test_a_bad_key_says_what_would_be_accepted(text: str, schema: KeySchema | None, message: str) -> None:
-    with pytest.raises(KeyArgumentError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(KeyArgumentError) as refused:
         parse_key_argument(text, schema)
+    assert message in str(refused.value)
+    assert "Decimal" not in str(refused.value)
 
 
 def test_restore_puts_binary_values_back_as_bytes() -> None:

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from adapters.aws.stream_reader import Batch, Shard, StartFrom, StreamPositionLostError
 from adapters.local.checkpoints import Checkpoints
 from adapters.local.local_pipe import LocalPipe, PipeSource
-from adapters.local.stream_reader import Batch, Shard, StartFrom, StreamPositionLostError
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -45,7 +45,21 @@ def test_a_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_redrive_refuses_a_max_of_zero_as_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["redrive", "--max", "0"]) == 2
-    assert "--max: 0 is out of range" in capsys.readouterr().err
+    assert "--max: 0 is out of range; expected a whole number from 1 to 1,000,000,000,000,000,000" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_count_of_thousands_of_digits_is_out_of_range_not_a_non_number(capsys: pytest.CaptureFixture[str]) -> None:
+    # Python's int() refuses texts over 4,300 digits as if they were not numbers
+    assert main(["list", "--table", "orders", "--concurrency", "9" * 5000]) == 2
+    err = capsys.readouterr().err
+    assert "--concurrency: 999999999999...99999999 (5000 characters) is too long (at most 40 characters)" in err
+    assert "expected a whole number from 1 to 256" in err
+    assert main(["redrive", "--max", "1" + "0" * 4999]) == 2
+    assert "is too long (at most 40 characters); expected a whole number from 1 to 1,000,000,000,000,000,000" in (
+        capsys.readouterr().err
+    )
 
 
 def test_a_whole_number_of_thousands_of_digits_is_too_long_not_not_a_whole_number(

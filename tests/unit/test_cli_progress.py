@@ -15,11 +15,3 @@ def test_progress_counts_every_advance_from_many_threads(enabled: bool) -> None:
         list(pool.map(lambda _: progress.advance(), range(1000)))
 
     assert progress.done == 1000
-
-
-def test_a_total_found_later_is_kept() -> None:
-    with Progress("listing", enabled=False) as progress:
-        progress.set_total(20)
-        progress.advance(5)
-
-    assert (progress.total, progress.done) == (20, 5)

@@ -6,8 +6,8 @@ import base64
 import datetime as dt
 import uuid
 
+from adapters.aws.stream_records import repair_keys, to_wire
 from adapters.local.local_pipe import eventbridge_event
-from adapters.local.stream_reader import repair_keys, to_wire
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/sessions/stream/2026-11-25T09:38:25.028759"
 RAW = b"\x00\xffab"

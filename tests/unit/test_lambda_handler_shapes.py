@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -156,28 +155,34 @@ def test_unknown_envelope_that_cannot_be_dead_lettered_raises(events):
 
 
 class SlowFirstStore(FakeArchiveStore):
-    """Holds the first put back while the others finish, so a pool completes out of input order."""
+    """Holds the first put back until the ``others`` puts have finished, so a pool completes out of
+    input order (a condition, not a sleep: it finishes last however the threads are scheduled)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.finished: list[str] = []
+        self.first_key: str | None = None
+        self.others = 0
+        self._others_done = threading.Event()
 
     def put(self, obj):
         if obj.key == self.first_key:
-            time.sleep(0.05)
+            assert self._others_done.wait(timeout=30)
         super().put(obj)
         self.finished.append(obj.key)
+        if obj.key != self.first_key and sum(k != self.first_key for k in self.finished) == self.others:
+            self._others_done.set()
 
 
 def test_pool_mapper_keeps_outcomes_in_input_order(events):
     records = events.removes(6)
     store = SlowFirstStore()
-    store.first_key = None
     with ThreadPoolExecutor(4) as pool:
         archiver_ = Archiver(store=store, dead_letters=FakeDeadLetterSink(), mapper=RecordMapper(pool))
         store.first_key = archiver_.archive(records[:1])[0].object_key
         store.objects.clear()
         store.finished.clear()
+        store.others = len(records) - 1
 
         outcomes = archiver_.archive(records)
 

@@ -143,7 +143,7 @@ def _without(field: str) -> dict:
         (_without("Keys"), "dynamodb.Keys is missing"),
         (remove_record(keys={"PK": {"S": 5}}), "dynamodb.Keys.PK.S is 5"),
         (remove_record(keys={"PK": {"X": "a"}}), "dynamodb.Keys.PK has type 'X'; a key attribute is S, N or B"),
-        (remove_record(keys={"PK": {"SS": ["a"]}}), "key attribute 'PK' has type 'SS'"),
+        (remove_record(keys={"PK": {"SS": ["a"]}}), "key attribute 'PK' has type \"SS\""),
         (remove_record(old_image={"PK": {"X": "a"}}), "dynamodb.OldImage.PK has type 'X'; expected one of B, BOOL"),
         (remove_record(old_image={"n": {"N": "abc"}}), "dynamodb.OldImage.n.N is 'abc'"),
         (remove_record(old_image={"n": {"N": "1" * 39}}), "dynamodb.OldImage.n.N is '" + "1" * 39 + "', which has 39"),

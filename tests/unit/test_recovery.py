@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -72,12 +73,35 @@ def test_times_are_iso_8601_utc_and_a_date_alone_is_midnight(text: str, expected
     [
         ("yesterday", "not an ISO 8601 time"),
         ("2026-13-01", "not an ISO 8601 time"),
-        ("2026-11-25T10:00:00", "no time zone; add Z for UTC, e.g. 2026-11-25T10:00:00Z"),
+        ("2026-11-25T10:00:00", "no time zone; add one, e.g. 2026-11-25T10:00:00Z for UTC"),
+        ("0001-01-01T00:00:00+01:00", "out of range in UTC; expected a time from 0001-01-01T00:00:00Z to 9999-12-31"),
+        ("9999-12-31T23:00:00-01:00", "out of range in UTC; expected a time from 0001-01-01T00:00:00Z to 9999-12-31"),
     ],
 )
 def test_a_time_that_is_not_utc_iso_8601_says_what_is_expected(text: str, message: str) -> None:
     with pytest.raises(WindowError, match=message):
         parse_time(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["yesterday", "2026-13-01", "20261125", "2026-W48-3", "2026-11-25T10:00", "2026-11-25T10:00:00.5", "20261125T1000"],
+)
+def test_every_form_an_error_suggests_is_one_the_parser_accepts(text: str) -> None:
+    # given a time the parser refuses
+    with pytest.raises(WindowError) as refused:
+        parse_time(text)
+    # then each form its message suggests ("e.g. X", "or X") parses, and a time without a zone keeps its moment
+    suggested = re.findall(r"\b(?:e\.g\.|or) (\S+)", str(refused.value))
+    assert suggested, str(refused.value)
+    parsed = [parse_time(form) for form in suggested]
+    if "no time zone" in str(refused.value):
+        assert parsed[0].replace(tzinfo=None) == datetime.fromisoformat(text)
+
+
+def test_the_first_and_last_moments_in_range_parse() -> None:
+    assert parse_time("0001-01-01").year == 1
+    assert parse_time("9999-12-31T23:59:59.999999Z").year == 9999
 
 
 def test_the_window_includes_its_start_and_excludes_its_end() -> None:
@@ -277,13 +301,18 @@ def test_a_line_is_a_key_in_either_key_form_or_a_listing_line() -> None:
         ('{"PK": "USER#1"}', "--keys line 3 names PK; this table's key is PK \\(S\\), SK \\(S\\)"),
         (
             '{"PK": 1.5, "SK": "x"}',
-            "--keys line 3 attribute 'PK' is Decimal\\('1.5'\\); a S value is given as a JSON string",
+            "--keys line 3 attribute 'PK' is 1.5; an S value is given as a JSON string",
         ),
         (
             _listing_line(f"archive/sessions/{ENCODED}/v.json", "sessions"),
-            "listing of table 'sessions', not of 'orders'",
+            'listing of table "sessions", not of "orders"',
         ),
         (_listing_line(f"{FOLDER}_dead-letters/x.json"), "not an archive version under archive/orders/"),
+        ("[" * 100_000 + "]" * 100_000, "--keys line 3 is JSON nested too deep to read \\(200,000 characters\\)"),
+        (
+            '{"PK": {"X": "1"}, "SK": "x"}',
+            "--keys line 3 attribute 'PK' has type tag \"X\"; a key attribute's type is S, N or B",
+        ),
     ],
 )
 def test_a_bad_line_is_named_by_its_number(line: str, message: str) -> None:
@@ -329,6 +358,7 @@ def test_the_summary_counts_each_outcome_and_each_skip_reason() -> None:
         ("not attempted (stopped)", 1),
     ]
     assert summary_rows([KeyOutcome("a", KeyStatus.WOULD_RESTORE)])[0] == ("would restore", 1)
+    assert summary_rows([KeyOutcome("a", KeyStatus.FAILED)], dry_run=True)[0] == ("would restore", 0)
 
 
 def test_a_report_line_leaves_out_what_it_does_not_know() -> None:

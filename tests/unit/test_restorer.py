@@ -16,7 +16,7 @@ from archiver.restore_plan import DELETED_AGAIN, NO_IMAGE, KeyOutcome, KeyPlan, 
 from archiver.restorer import Restorer
 from archiver.windows import TimeWindow
 from tests.deletions import Deletions
-from tests.fakes import FakeArchiveStore, FakeItemWriter
+from tests.fakes import FakeArchiveStore, FakeItemTable
 
 FOLDER = "archive/orders/"
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -37,11 +37,11 @@ def store() -> FakeArchiveStore:
 
 
 @pytest.fixture
-def writer() -> FakeItemWriter:
-    return FakeItemWriter()
+def writer() -> FakeItemTable:
+    return FakeItemTable()
 
 
-def restorer(store: FakeArchiveStore, writer: FakeItemWriter, **options: Any) -> Restorer:
+def restorer(store: FakeArchiveStore, writer: FakeItemTable, **options: Any) -> Restorer:
     return Restorer(store, writer, FOLDER, "orders", **({"window": WINDOW} | options))
 
 
@@ -55,7 +55,7 @@ def outcomes_by_key(outcomes: list[KeyOutcome]) -> dict[str, KeyOutcome]:
 
 
 def test_each_key_deleted_in_the_window_goes_back_as_its_newest_deletion_there(
-    store: FakeArchiveStore, writer: FakeItemWriter
+    store: FakeArchiveStore, writer: FakeItemTable
 ) -> None:
     deletions = Deletions(store)
     deletions.delete(order(1), minutes(-5), {"v": {"S": "before the window"}})
@@ -74,7 +74,7 @@ def test_each_key_deleted_in_the_window_goes_back_as_its_newest_deletion_there(
     assert encode_key(order(3)) not in items
 
 
-def test_a_live_item_is_counted_present_and_kept(store: FakeArchiveStore, writer: FakeItemWriter) -> None:
+def test_a_live_item_is_counted_present_and_kept(store: FakeArchiveStore, writer: FakeItemTable) -> None:
     Deletions(store).delete(order(1), minutes(5), {"v": {"S": "archived"}})
     writer.tables["orders"] = {encode_key(order(1)): {**order(1), "v": {"S": "re-created"}}}
     (outcome,) = restorer(store, writer).run(plans(store))
@@ -83,7 +83,7 @@ def test_a_live_item_is_counted_present_and_kept(store: FakeArchiveStore, writer
 
 
 def test_a_key_deleted_again_after_the_window_is_skipped_with_the_reason(
-    store: FakeArchiveStore, writer: FakeItemWriter
+    store: FakeArchiveStore, writer: FakeItemTable
 ) -> None:
     deletions = Deletions(store)
     deletions.delete(order(1), minutes(5))
@@ -93,7 +93,7 @@ def test_a_key_deleted_again_after_the_window_is_skipped_with_the_reason(
     assert writer.tables == {}
 
 
-def test_no_image_is_skipped_and_dropped_attributes_are_named(store: FakeArchiveStore, writer: FakeItemWriter) -> None:
+def test_no_image_is_skipped_and_dropped_attributes_are_named(store: FakeArchiveStore, writer: FakeItemTable) -> None:
     Deletions(store).delete(order(1), minutes(5), keys_only=True)
     Deletions(store, policy=TablePolicy(drop_attributes=frozenset({"card"}))).delete(
         order(2), minutes(6), {"card": {"S": "4111"}, "v": {"S": "kept"}}
@@ -104,7 +104,7 @@ def test_no_image_is_skipped_and_dropped_attributes_are_named(store: FakeArchive
     assert writer.tables["orders"][encode_key(order(2))] == {**order(2), "v": {"S": "kept"}}
 
 
-def test_the_kind_filter_restores_only_that_kind(store: FakeArchiveStore, writer: FakeItemWriter) -> None:
+def test_the_kind_filter_restores_only_that_kind(store: FakeArchiveStore, writer: FakeItemTable) -> None:
     deletions = Deletions(store)
     deletions.delete(order(1), minutes(5))
     deletions.delete(order(2), minutes(6), ttl=True)
@@ -116,7 +116,7 @@ def test_the_kind_filter_restores_only_that_kind(store: FakeArchiveStore, writer
     )
 
 
-def test_a_dry_run_writes_nothing_and_says_what_it_would_do(store: FakeArchiveStore, writer: FakeItemWriter) -> None:
+def test_a_dry_run_writes_nothing_and_says_what_it_would_do(store: FakeArchiveStore, writer: FakeItemTable) -> None:
     Deletions(store).delete(order(1), minutes(5))
     Deletions(store).delete(order(2), minutes(5))
     writer.tables["orders"] = {encode_key(order(2)): order(2)}
@@ -126,7 +126,7 @@ def test_a_dry_run_writes_nothing_and_says_what_it_would_do(store: FakeArchiveSt
 
 
 def test_a_stopped_run_finishes_what_it_began_and_a_rerun_restores_each_key_once(
-    store: FakeArchiveStore, writer: FakeItemWriter
+    store: FakeArchiveStore, writer: FakeItemTable
 ) -> None:
     deletions = Deletions(store)
     for n in range(10):
@@ -143,7 +143,7 @@ def test_a_stopped_run_finishes_what_it_began_and_a_rerun_restores_each_key_once
     assert writer.writes == 10
 
 
-def test_a_failed_key_does_not_stop_the_others_and_says_why(store: FakeArchiveStore, writer: FakeItemWriter) -> None:
+def test_a_failed_key_does_not_stop_the_others_and_says_why(store: FakeArchiveStore, writer: FakeItemTable) -> None:
     deletions = Deletions(store)
     for n in range(3):
         deletions.delete(order(n), minutes(n))
@@ -154,7 +154,7 @@ def test_a_failed_key_does_not_stop_the_others_and_says_why(store: FakeArchiveSt
 
 
 def test_a_body_that_is_not_an_archive_fails_that_key_naming_the_object(
-    store: FakeArchiveStore, writer: FakeItemWriter
+    store: FakeArchiveStore, writer: FakeItemTable
 ) -> None:
     object_key = Deletions(store).delete(order(1), minutes(5))
     store.objects[object_key] = b"<html>not json</html>"
@@ -163,18 +163,48 @@ def test_a_body_that_is_not_an_archive_fails_that_key_naming_the_object(
     assert f"{object_key} is not a usable archive: the body is not JSON" in (outcome.reason or "")
 
 
-def test_a_target_table_with_another_key_fails_before_any_write(
-    store: FakeArchiveStore, writer: FakeItemWriter
+@pytest.mark.parametrize(
+    ("target_key", "shown"),
+    [
+        ({"id": "S"}, "id (S)"),
+        ({"PK": "S"}, "PK (S)"),  # DynamoDB would take the item, under PK alone
+        ({"PK": "S", "SK": "N"}, "PK (S), SK (N)"),
+    ],
+)
+def test_a_target_table_keyed_otherwise_fails_before_any_write(
+    store: FakeArchiveStore, writer: FakeItemTable, target_key: dict[str, str], shown: str
 ) -> None:
     Deletions(store).delete(order(1), minutes(5))
-    (outcome,) = restorer(store, writer, target_key=frozenset({"id"})).run(plans(store))
+    (outcome,) = restorer(store, writer, target_key=target_key).run(plans(store))
     assert outcome.outcome is KeyStatus.FAILED
-    assert outcome.reason == "the archived key has PK, SK; table 'orders' has id"
+    assert outcome.reason == f"the key is PK (S), SK (S), but table 'orders' is keyed by {shown}"
     assert writer.writes == 0
 
 
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_an_item_larger_than_a_table_takes_fails_as_too_large_before_any_write(
+    store: FakeArchiveStore, writer: FakeItemTable, dry_run: bool
+) -> None:
+    # given an archived image of 500 KB (a table takes at most 400 KB)
+    Deletions(store).delete(order(1), minutes(5), {"note": {"S": "x" * 500_000}})
+    # when restored, or dry-run
+    (outcome,) = restorer(store, writer, dry_run=dry_run).run(plans(store))
+    # then it fails with the reason, and nothing is asked of the table
+    assert outcome.outcome is KeyStatus.FAILED
+    assert (outcome.reason or "").startswith("too large: the item is 500,0")
+    assert "a table takes at most 409,600 (400 KB)" in (outcome.reason or "")
+    assert writer.writes == 0
+
+
+def test_an_item_just_within_the_limit_goes_back(store: FakeArchiveStore, writer: FakeItemTable) -> None:
+    key_bytes = len("PK") + len("USER#1") + len("SK") + len("ORDER")
+    Deletions(store).delete(order(1), minutes(5), {"note": {"S": "x" * (409_600 - key_bytes - len("note"))}})
+    (outcome,) = restorer(store, writer).run(plans(store))
+    assert outcome.outcome is KeyStatus.RESTORED
+
+
 def test_keys_given_without_their_versions_are_listed_one_folder_each(
-    store: FakeArchiveStore, writer: FakeItemWriter
+    store: FakeArchiveStore, writer: FakeItemTable
 ) -> None:
     deletions = Deletions(store)
     deletions.delete(order(1), minutes(5), {"v": {"S": "old"}})
@@ -190,7 +220,7 @@ def test_keys_given_without_their_versions_are_listed_one_folder_each(
 
 
 def test_numbers_and_binaries_reach_the_writer_exactly_as_archived(
-    store: FakeArchiveStore, writer: FakeItemWriter
+    store: FakeArchiveStore, writer: FakeItemTable
 ) -> None:
     image = {"n": {"N": "-0.00000000000000000000000000000000000012345678901234567890123456789012345678"}}
     image |= {"b": {"B": "AP8="}, "ns": {"NS": ["1E+125", "99999999999999999999999999999999999999"]}}

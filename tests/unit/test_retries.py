@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from types import SimpleNamespace
 
 import pytest
 from botocore.exceptions import (
@@ -12,8 +12,11 @@ from botocore.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from adapters.aws.retries import AWSCallError, RetryPolicy, is_retryable
+from adapters.aws import retries
+from adapters.aws.retries import AWSCallError, Backoff, RetryPolicy, is_retryable
 from tests.integration.faults import client_error
 
 RETRYABLE = [
@@ -79,13 +82,15 @@ def test_a_bug_in_the_call_is_not_disguised_as_an_aws_error():
         RetryPolicy(initial_wait=0.001).call("s3:PutObject", broken)
 
 
-def test_the_time_budget_counts_from_the_first_attempt():
-    # given a first attempt that used up the whole budget before failing retryably
+def test_the_time_budget_counts_from_the_first_attempt(monkeypatch):
+    # given a first attempt that used up the whole budget (on the policy's clock) before failing retryably
     calls = []
+    now = [1000.0]
+    monkeypatch.setattr(retries, "time", SimpleNamespace(monotonic=lambda: now[0]))
 
     def slow_then_throttled() -> None:
         calls.append(1)
-        time.sleep(0.05)
+        now[0] += 0.05
         raise client_error("SlowDown", 503)
 
     # then no second attempt starts
@@ -114,3 +119,17 @@ def test_a_retried_call_counts_every_attempt_and_returns_the_last_answer():
     with pytest.raises(AWSCallError) as raised:
         RetryPolicy(attempts=3, initial_wait=0.001, max_wait=0.001).call("s3:PutObject", always_throttled)
     assert (raised.value.attempts, raised.value.code) == (3, "SlowDown")
+
+
+@settings(max_examples=200, deadline=None)
+@given(attempt=st.integers(min_value=1, max_value=10_000), initial=st.floats(0.001, 2), cap=st.floats(0.01, 60))
+def test_a_backoff_wait_is_jittered_under_a_doubling_ceiling_that_stops_at_the_cap(attempt, initial, cap):
+    wait = Backoff(initial, cap).wait(attempt)
+
+    assert 0 <= wait <= min(cap, initial * 2 ** min(attempt - 1, 64))
+
+
+def test_backoff_waits_differ_so_callers_that_failed_together_do_not_retry_together():
+    waits = {Backoff(0.1, 5.0).wait(6) for _ in range(20)}
+
+    assert len(waits) > 1 and max(waits) <= 3.2

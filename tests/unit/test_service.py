@@ -151,3 +151,32 @@ def test_an_unexpected_error_for_one_record_dead_letters_it_and_spares_the_rest(
     outcomes = Archiver(_BuggyStore(), letters).archive([remove_record(event_id="x"), {"eventName": "INSERT"}])
     assert isinstance(outcomes[0], DeadLettered) and isinstance(outcomes[1], Skipped)
     assert letters.letters[0].record_id == "x" and "RuntimeError: bug in an adapter" in letters.letters[0].reason
+
+
+KEY = "PK(S)USER!23123*SK(S)PROFILE"
+
+
+def test_every_outcome_carries_the_encoded_key_the_core_read_so_logs_need_not_read_the_record_again() -> None:
+    # given a record archived, one of a kind not captured, one unreadable but with readable Keys, one
+    # whose put fails, and one whose put and letter both fail
+    ttl_only = Policies(default=TablePolicy(capture=frozenset({DeletionKind.TTL})))
+    unreadable = remove_record(event_id="bad")
+    unreadable["dynamodb"]["OldImage"] = "not an image"
+    # when each is archived
+    archived = Archiver(FakeArchiveStore(), FakeDeadLetterSink()).archive([remove_record(), unreadable])
+    skipped = Archiver(FakeArchiveStore(), FakeDeadLetterSink(), ttl_only).archive([remove_record()])
+    dead = Archiver(FakeArchiveStore(fail_next=1), FakeDeadLetterSink()).archive([remove_record()])
+    failed = Archiver(FakeArchiveStore(fail_next=1), FakeDeadLetterSink(broken=True)).archive([remove_record()])
+    # then each outcome names the key, and only an INSERT or MODIFY (never parsed for a key) does not
+    outcomes = [*archived, *skipped, *dead, *failed]
+    assert [type(o) for o in outcomes] == [Archived, DeadLettered, Skipped, DeadLettered, Failed]
+    assert [o.encoded_key for o in outcomes] == [KEY] * 5
+    insert = Archiver(FakeArchiveStore(), FakeDeadLetterSink()).archive([insert_record()])
+    assert [o.encoded_key for o in insert] == [None]
+
+
+def test_a_record_whose_keys_cannot_be_read_is_dead_lettered_without_a_key(letters: FakeDeadLetterSink) -> None:
+    broken = remove_record(event_id="bad", keys={"PK": {"S": 1}})
+    (outcome,) = Archiver(FakeArchiveStore(), letters).archive([broken])
+    assert isinstance(outcome, DeadLettered) and outcome.encoded_key is None
+    assert letters.letters[0].encoded_key is None

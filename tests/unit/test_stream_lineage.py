@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from adapters.local.stream_reader import Shard, order_shards, readable_shards
+from adapters.aws.stream_reader import Shard, order_shards, readable_shards
 
 
 def _ids(shards: list[Shard]) -> list[str]:

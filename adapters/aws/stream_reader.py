@@ -1,9 +1,12 @@
 """Reading a DynamoDB stream the way EventBridge Pipes does: every shard, parents before children.
 
+Two entry points read streams through it: the local pipe (``adapters/local/local_pipe.py``), and
+`archiver redrive` reading a failed batch back by its positions
+(:class:`~adapters.aws.stream_ranges.DynamoDBStreamRanges`), against AWS as against moto.
+
 :class:`StreamReader` wraps the ``dynamodbstreams`` client (DescribeStream with pagination,
 GetShardIterator, GetRecords) and hands back records as the service's JSON, i.e. as a pipe
-delivers them: binary values base64 text, ``ApproximateCreationDateTime`` epoch seconds, and
-``eventSourceARN`` set (GetRecords leaves it out; a pipe adds it, and the core reads the table from it).
+delivers them (:mod:`adapters.aws.stream_records`).
 
 The ordering of shards by lineage is pure logic, :func:`order_shards`, so it is tested without AWS:
 DynamoDB splits a shard into children, and reading a child before its parent is done would archive
@@ -12,9 +15,6 @@ a key's later deletion before its earlier one.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from adapters.aws.retries import error_code
+from adapters.aws.stream_records import repair_keys, to_wire
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
 
@@ -39,8 +40,6 @@ __all__ = [
     "StreamReader",
     "order_shards",
     "readable_shards",
-    "repair_keys",
-    "to_wire",
 ]
 
 
@@ -118,62 +117,6 @@ def readable_shards(shards: Iterable[Shard], finished: set[str]) -> list[Shard]:
         if shard.shard_id not in finished
         and (shard.parent_id is None or shard.parent_id not in known or shard.parent_id in finished)
     ]
-
-
-def _wire_value(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dt.datetime):
-        return value.timestamp()
-    if isinstance(value, dict):
-        return {name: _wire_value(inner) for name, inner in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_wire_value(inner) for inner in value]
-    return value
-
-
-def to_wire(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A record as boto3 parsed it -> the JSON the service sends (and a pipe delivers)."""
-    wire: dict[str, Any] = _wire_value(dict(record))
-    wire.setdefault("eventSourceARN", stream_arn)
-    return wire
-
-
-def _undo_double_base64(value: str) -> str:
-    """``base64(base64(b))`` -> ``base64(b)``, only where the inner text is canonical base64."""
-    try:
-        inner = base64.b64decode(value, validate=True)
-        text = inner.decode("ascii")
-        if base64.b64encode(base64.b64decode(text, validate=True)).decode("ascii") == text:
-            return text
-    except (binascii.Error, ValueError):
-        pass
-    return value
-
-
-def repair_keys(record: dict[str, Any], binary_keys_double_encoded: bool) -> dict[str, Any]:
-    """Fix ``dynamodb.Keys`` of a wire record whose server encodes binary keys twice (moto 5.2).
-
-    Where the record has an OldImage, the key attributes are taken from it (DynamoDB guarantees
-    they are equal, so this is right against AWS too). Without one (a KEYS_ONLY stream), a B value
-    is decoded once more only when ``binary_keys_double_encoded`` says the server is known to do it
-    and the value really is base64 of base64 text; against AWS leave that flag off, since a binary
-    key may legitimately be base64 text.
-    """
-    dynamodb = record.get("dynamodb")
-    if not isinstance(dynamodb, dict) or not isinstance(dynamodb.get("Keys"), dict):
-        return record
-    keys: dict[str, Any] = dynamodb["Keys"]
-    old = dynamodb.get("OldImage")
-    repaired: dict[str, Any] = {}
-    for name, value in keys.items():
-        if isinstance(old, dict) and name in old:
-            repaired[name] = old[name]
-        elif binary_keys_double_encoded and isinstance(value, dict) and isinstance(value.get("B"), str):
-            repaired[name] = {"B": _undo_double_base64(value["B"])}
-        else:
-            repaired[name] = value
-    return {**record, "dynamodb": {**dynamodb, "Keys": repaired}}
 
 
 class StreamReader:

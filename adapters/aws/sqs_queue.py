@@ -1,52 +1,38 @@
-"""SQSQueueReader: receiving, deleting and releasing the messages of one dead-letter queue, with retries.
+"""SQSDeadLetterQueue: the DeadLetterQueue port on SQS (receive, delete, release), with retries;
+and :func:`queue_url_of`, the one lookup of a queue's URL by its name.
 
 Every call goes through :class:`~adapters.aws.retries.RetryPolicy` (throttling, 5xx, dropped
-connections), and a call that keeps failing becomes one :class:`QueueError` naming the queue.
-Deletes and releases go in batches of ten and report, per message, any entry SQS refused, so the
-caller can say which message was not deleted instead of assuming it was.
+connections), and a call that keeps failing becomes one
+:class:`~archiver.ports.QueueUnavailableError` naming the queue. Deletes and releases go in batches
+of ten and report, per message, any entry SQS refused, so the caller can say which message was not
+deleted instead of assuming it was.
 
 A message is deleted with the receipt handle of its *latest* receive: SQS may accept a delete with
 an older handle and still not delete the message. Callers that may receive a message twice keep the
-newest handle (see :meth:`QueueMessage.with_handle`).
+newest handle.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from adapters.aws.retries import AWSCallError, RetryPolicy
+from archiver.ports import QueueMessage, QueueUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["BATCH", "QueueError", "QueueMessage", "SQSQueueReader", "queue_url_of"]
+__all__ = ["BATCH", "SQSDeadLetterQueue", "queue_url_of"]
 
 #: SQS's most messages per receive, delete batch or visibility batch.
 BATCH = 10
+_NO_SUCH_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
 
-class QueueError(Exception):
-    """A queue call failed for good (after retries); the message names the queue and the error."""
-
-
-@dataclass(frozen=True, slots=True)
-class QueueMessage:
-    """One received message: its id, the handle to delete it by, its body and string attributes."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    attributes: Mapping[str, str] = field(default_factory=dict)
-
-    def with_handle(self, receipt_handle: str) -> QueueMessage:
-        return replace(self, receipt_handle=receipt_handle)
-
-
-class SQSQueueReader:
+class SQSDeadLetterQueue:
     """The calls a redrive makes on one queue.
 
     Args:
@@ -133,23 +119,23 @@ class SQSQueueReader:
         try:
             return self._retry.call(operation, fn, queue_url=self.queue_url)
         except AWSCallError as error:
-            raise QueueError(f"{error} (queue {self.queue_url})") from error
+            raise QueueUnavailableError(f"{error} (queue {self.queue_url})") from error
 
 
 def queue_url_of(client: SQSClient, name: str, *, retry: RetryPolicy | None = None) -> str | None:
     """The URL of the queue called ``name``, or None where there is no such queue.
 
     Raises:
-        QueueError: SQS kept failing (other than "no such queue").
+        QueueUnavailableError: SQS kept failing (other than "no such queue").
     """
     try:
         return (retry or RetryPolicy()).call(
             "sqs:GetQueueUrl", lambda: client.get_queue_url(QueueName=name)["QueueUrl"], queue_name=name
         )
     except AWSCallError as error:
-        if error.code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+        if error.code in _NO_SUCH_QUEUE:
             return None
-        raise QueueError(f"{error} (queue {name})") from error
+        raise QueueUnavailableError(f"{error} (queue {name})") from error
 
 
 def _message(raw: Mapping[str, Any]) -> QueueMessage:

@@ -1,4 +1,4 @@
-"""archiver.redrive: every message the pipeline dead-letters is understood; anything else is left alone."""
+"""archiver.dead_letters: every message the pipeline dead-letters is understood; anything else is left alone."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.aws.sqs_dead_letters import full_message
+from archiver.dead_letters import LetterShape, ReadLetter, Rerun, StreamRange, Unknown, classify, read_kept_letter
 from archiver.ports import DeadLetter
-from archiver.redrive import ReadLetter, Rerun, Shape, StreamRange, Unknown, classify, read_kept_letter
 from tests.conftest import Events
 from tests.dead_letter_messages import Message, Messages
 from tests.strategies import keys
@@ -35,7 +35,7 @@ def test_our_letter_reruns_its_record():
     plan = plan_of(message)
 
     assert plan == Rerun(
-        Shape.LETTER, (json.loads(message.body)["record"],), frozenset({"orders"}), "StoreUnavailableError"
+        LetterShape.LETTER, (json.loads(message.body)["record"],), frozenset({"orders"}), "StoreUnavailableError"
     )
 
 
@@ -56,7 +56,7 @@ def test_a_rule_targets_dead_letter_reruns_the_events_record():
     plan = plan_of(message)
 
     assert isinstance(plan, Rerun)
-    assert plan.shape is Shape.RULE_TARGET
+    assert plan.shape is LetterShape.RULE_TARGET
     assert plan.records == (json.loads(message.body)["detail"],)
     assert plan.tables == {"orders"}
     assert plan.cause == "THROTTLING: Rate Exceeded."
@@ -68,7 +68,7 @@ def test_an_async_invocation_record_reruns_its_request_payload():
     plan = plan_of(message)
 
     assert isinstance(plan, Rerun)
-    assert plan.shape is Shape.ASYNC_INVOCATION
+    assert plan.shape is LetterShape.ASYNC_INVOCATION
     assert plan.records == (json.loads(message.body)["requestPayload"]["detail"],)
     assert plan.cause.startswith("RetriesExhausted; 1 record(s) not archived")
 
@@ -112,6 +112,40 @@ def test_bodies_of_no_known_shape_are_foreign(body):
     assert isinstance(plan, Unknown) and plan.foreign
 
 
+def test_a_body_nested_beyond_the_parser_is_foreign_and_says_so():
+    # given a body a hundred thousand arrays deep: json.loads raises RecursionError on it
+    body = "[" * 100_000 + "]" * 100_000
+
+    plan = classify(body, {})
+
+    assert isinstance(plan, Unknown) and plan.foreign
+    assert plan.reason.startswith("the body is JSON nested too deep to read")
+
+
+def test_our_letter_nested_beyond_the_parser_stays_ours_and_stuck():
+    plan = classify("[" * 100_000 + "]" * 100_000, {"archiver-dead-letter": "v1"})
+
+    assert isinstance(plan, Unknown) and plan.shape is LetterShape.LETTER
+    assert "nested too deep" in plan.reason
+
+
+def test_a_kept_letter_nested_beyond_the_parser_is_not_rerun():
+    plan = read_kept_letter(b"{" + b'"a":{' * 100_000 + b"}" * 100_001)
+
+    assert isinstance(plan, Unknown) and "nested too deep" in plan.reason
+
+
+def test_values_in_a_reason_are_shown_as_json_not_python():
+    message = MESSAGES.stream_batch()
+    body = json.loads(message.body)
+    body["DDBStreamBatchInfo"]["shardId"] = {"id": None, "ok": True}
+
+    plan = classify(json.dumps(body), {})
+
+    assert isinstance(plan, Unknown)
+    assert '{"id": null, "ok": true}' in plan.reason
+
+
 # --- ours, but not to be re-run as it is ---------------------------------------------------------------
 
 
@@ -123,7 +157,7 @@ def test_a_reduced_letter_has_no_record_and_says_which_keys_to_look_for():
     plan = plan_of(message)
 
     assert isinstance(plan, Unknown) and not plan.foreign
-    assert plan.shape is Shape.LETTER
+    assert plan.shape is LetterShape.LETTER
     assert "holds no record" in plan.reason and "USER#123" in plan.reason
 
 
@@ -153,7 +187,7 @@ def test_an_async_record_whose_payload_was_dropped_is_stuck():
 
     plan = classify(json.dumps(body), {})
 
-    assert isinstance(plan, Unknown) and plan.shape is Shape.ASYNC_INVOCATION
+    assert isinstance(plan, Unknown) and plan.shape is LetterShape.ASYNC_INVOCATION
     assert "no requestPayload" in plan.reason
 
 
@@ -162,7 +196,7 @@ def test_a_rule_dead_letter_whose_body_is_no_event_is_stuck():
 
     plan = classify('{"hello": 1}', message.attributes)
 
-    assert isinstance(plan, Unknown) and plan.shape is Shape.RULE_TARGET
+    assert isinstance(plan, Unknown) and plan.shape is LetterShape.RULE_TARGET
 
 
 @pytest.mark.parametrize(
@@ -181,7 +215,7 @@ def test_a_stream_batch_record_with_a_bad_field_names_it(changes, field):
 
     plan = classify(json.dumps(body), {})
 
-    assert isinstance(plan, Unknown) and plan.shape is Shape.STREAM_BATCH
+    assert isinstance(plan, Unknown) and plan.shape is LetterShape.STREAM_BATCH
     assert field in plan.reason
 
 
@@ -196,7 +230,7 @@ def test_a_kept_letter_reads_back_as_its_records_and_is_checked_against_its_dige
     plan = read_kept_letter(content, hashlib.sha256(content).hexdigest())
     wrong = read_kept_letter(content, "0" * 64)
 
-    assert plan == Rerun(Shape.KEPT_LETTER, (record,), frozenset({"orders"}), "StoreUnavailableError")
+    assert plan == Rerun(LetterShape.KEPT_LETTER, (record,), frozenset({"orders"}), "StoreUnavailableError")
     assert isinstance(wrong, Unknown) and "sha256" in wrong.reason
 
 
@@ -204,7 +238,7 @@ def test_a_kept_letter_reads_back_as_its_records_and_is_checked_against_its_dige
 def test_a_kept_object_that_is_no_letter_is_stuck(content):
     plan = read_kept_letter(content)
 
-    assert isinstance(plan, Unknown) and plan.shape is Shape.KEPT_LETTER
+    assert isinstance(plan, Unknown) and plan.shape is LetterShape.KEPT_LETTER
 
 
 # --- properties -----------------------------------------------------------------------------------------
@@ -241,24 +275,22 @@ def test_every_letter_the_sink_writes_reruns_exactly_its_record(key, table):
 
     plan = classify(*_plain(full_message(letter)))
 
-    assert plan == Rerun(Shape.LETTER, (record,), frozenset({table}), "StoreUnavailableError")
+    assert plan == Rerun(LetterShape.LETTER, (record,), frozenset({table}), "StoreUnavailableError")
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    first=st.integers(min_value=0, max_value=10**39),
-    length=st.integers(min_value=0, max_value=10**6),
-    probe=st.integers(min_value=0, max_value=10**40 - 1),
-)
-def test_a_stream_range_covers_exactly_its_sequence_numbers(first, length, probe):
-    last = min(first + length, 10**40 - 1)
+@given(first=st.integers(min_value=0, max_value=10**39), length=st.integers(min_value=-10, max_value=10**6))
+def test_a_stream_range_keeps_its_sequence_numbers_exactly_and_refuses_an_inverted_one(first, length):
+    last = max(0, min(first + length, 10**40 - 1))
     message = MESSAGES.stream_batch(first=str(first), last=str(last))
 
     plan = plan_of(message)
 
-    assert isinstance(plan, StreamRange)
-    assert plan.covers(str(probe)) == (first <= probe <= last)
-    assert plan.is_past(str(probe)) == (probe > last)
+    if first <= last:
+        assert isinstance(plan, StreamRange)
+        assert (plan.first, plan.last) == (str(first), str(last))
+    else:
+        assert isinstance(plan, Unknown) and f"starts at {first}, after its end {last}" in plan.reason
 
 
 def _plain(message: tuple[str, dict]) -> tuple[str, dict[str, str]]:
