@@ -9,8 +9,8 @@ import pytest
 
 from adapters.aws.sqs_dead_letters import full_message
 from adapters.delivery import handle
-from archiver.ports import DeadLetter
 from archiver.dead_letters import LetterShape, Rerun, Unknown, classify
+from archiver.ports import DeadLetter
 from tests.conftest import without
 from tests.integration.conftest import bucket_objects, dead_letters
 
