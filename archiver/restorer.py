@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from archiver.listing import ArchiveName
     from archiver.policy import DeletionKind
-    from archiver.ports import ArchiveStore, ItemWriter
+    from archiver.ports import ArchiveBodies, ArchiveStore, ItemWriter
 
 __all__ = ["Restorer"]
 
@@ -39,6 +39,9 @@ class Restorer:
         dry_run: write nothing; say what would be written (``would restore``, or ``present``).
         target_key: the written table's key attribute names, where known: an archived key with
             other attributes fails with the reason instead of reaching the table.
+        bodies: where a chosen version's body is read; None reads its own object from ``store``
+            (the ``objects`` layout). A compact table's listing passes the lines it read, and its
+            plans carry every version found, so the Restorer neither lists nor GETs again.
     """
 
     store: ArchiveStore
@@ -49,6 +52,7 @@ class Restorer:
     kind: DeletionKind | None = None
     dry_run: bool = False
     target_key: frozenset[str] | None = None
+    bodies: ArchiveBodies | None = None
 
     def run(
         self,
@@ -89,7 +93,8 @@ class Restorer:
             return _skipped(encoded, choice)
         name = choice.name
         try:
-            decided = image_to_restore(self.store.get(name.object_key), encoded, self.kind)
+            body = self.bodies.body(name) if self.bodies is not None else self.store.get(name.object_key)
+            decided = image_to_restore(body, encoded, self.kind)
         except (StoreUnavailableError, ObjectNotFoundError) as error:
             return _failed(name, f"reading the archive failed: {error}")
         except ArchiveBodyError as error:
