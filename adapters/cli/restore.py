@@ -10,6 +10,7 @@ what is skipped and why) are ``archiver.restore_plan``'s and the per-key work is
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from adapters.cli import render
 from adapters.cli.app import open_app, say, stop_on_ctrl_c
 from adapters.cli.browse import table_and_key
 from adapters.cli.catalog import CatalogError, find_version, key_types, list_folder
+from adapters.cli.compact_catalog import find_compact_version, layout_of, plan_compact_restore
 from adapters.cli.options import (
     add_command,
     aws_options,
@@ -34,7 +36,7 @@ from archiver.archive import ArchiveBodyError, escape_lone_surrogates, table_fol
 from archiver.errors import RecoveryError
 from archiver.key_arguments import keys_from_lines
 from archiver.listing import read_object_key
-from archiver.policy import DeletionKind
+from archiver.policy import DeletionKind, Layout
 from archiver.restore_plan import KeyPlan, KeyStatus, Skip, image_to_restore, plan_window, summary_rows
 from archiver.restorer import Restorer
 from archiver.windows import TimeWindow
@@ -98,9 +100,14 @@ def _restore_one(app: App, args: argparse.Namespace, writer: DynamoDBItemWriter,
     table, key = table_and_key(app, args)
     assert key is not None
     store = app.store()
-    version = find_version(store, table.prefix, table.name, key, args.version)
+    if layout_of(table) is Layout.COMPACT:
+        version, body, problems = find_compact_version(store, table, key, args.version)
+        _refuse_unread(problems, "a later deletion of the key")
+    else:
+        version = find_version(store, table.prefix, table.name, key, args.version)
+        body = store.get(version.object_key)
     try:
-        decided = image_to_restore(store.get(version.object_key), version.encoded_key)
+        decided = image_to_restore(body, version.encoded_key)
     except ArchiveBodyError as error:
         raise CatalogError(f"{version.object_key} is not a usable archive: {error}") from None
     if isinstance(decided, Skip):
@@ -142,19 +149,28 @@ def _restore_many(
     )
     outcomes: list[KeyOutcome] = []
     with _report(args.report) as report, stop_on_ctrl_c("the writes in flight") as stop:
+        keys = None
         if args.keys is not None:
-            plans = [
-                KeyPlan(k) for k in keys_from_lines(_lines(args.keys), key_types(table.key_schema), table.name, folder)
-            ]
+            keys = keys_from_lines(_lines(args.keys), key_types(table.key_schema), table.name, folder)
+        if layout_of(table) is Layout.COMPACT:
+            planned = plan_compact_restore(store, table, window, keys, concurrency=args.concurrency, stop=stop.is_set)
+            if planned is None:
+                say("archiver: stopped while reading compact objects; nothing was restored")
+                return 1
+            plans, index = planned
+            _refuse_unread(index.problems, "a later deletion of a key in the window")
+            restorer = dataclasses.replace(restorer, bodies=index)
+        elif keys is not None:
+            plans = [KeyPlan(k) for k in keys]
         else:
             with Progress(f"listing {table.name}") as listing:
-                keys = list_folder(
+                listed = list_folder(
                     store, folder, concurrency=args.concurrency, stop=stop.is_set, on_page=listing.advance
                 )
-            if keys is None:
+            if listed is None:
                 say("archiver: stopped while listing; nothing was restored")
                 return 1
-            plans = plan_window((n for n in map(lambda k: read_object_key(k, folder), keys) if n is not None), window)
+            plans = plan_window((n for n in map(lambda k: read_object_key(k, folder), listed) if n is not None), window)
         what = "would restore" if args.dry_run else "restoring"
         say(f"{what} {len(plans)} key(s) of {table.name} deleted {window.describe()} into {target}")
         with ThreadPoolExecutor(args.concurrency) as pool, Progress(f"{what} {target}", len(plans)) as progress:
@@ -170,6 +186,23 @@ def _restore_many(
                 progress.advance()
     print(render.table(("outcome", "keys"), summary_rows(outcomes), numeric=(1,)))
     return _verdict(outcomes, args.report)
+
+
+def _refuse_unread(problems: list[str], could_hide: str) -> None:
+    """Nothing is restored from a compact table while part of what was read is unreadable: the lost
+    lines may hold ``could_hide``, and restoring without it would bring back deleted data.
+
+    Raises:
+        CatalogError: after naming every problem (an object that could not be read, a bad line).
+    """
+    if not problems:
+        return
+    for problem in problems:
+        say(f"archiver: error: {problem}")
+    raise CatalogError(
+        f"nothing was restored: {len(problems)} problem(s) reading the compact objects above, and what they "
+        f"hold may be {could_hide}. Repair or move each object named out of the compact folder, then run again"
+    )
 
 
 def _verdict(outcomes: list[KeyOutcome], report: str | None) -> int:
