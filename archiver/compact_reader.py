@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archiver.archive import version_time
-from archiver.keys import InvalidKeyError, canonical_key, encode_key
+from archiver.keys import InvalidKeyError, encode_key
 from archiver.listing import ArchiveName, deletion_id
 from archiver.ports import ObjectNotFoundError
 
@@ -125,9 +125,9 @@ def read_compact_line(line: bytes, object_key: str, table: str) -> CompactLine:
         raise CompactFormatError(f"has no archive version (got {document.get('version')!r})")
     if document.get("table") != table:
         raise CompactFormatError(f"is a deletion of table {document.get('table')!r}, not {table!r}")
+    key = document.get("key")
     try:
-        key = canonical_key(document.get("key"))  # type: ignore[arg-type]
-        encoded = encode_key(key)
+        encoded = encode_key(key)  # type: ignore[arg-type]  # it raises for anything not a key
     except InvalidKeyError as error:
         raise CompactFormatError(f"has an unusable key: {error}") from None
     if document.get("encodedKey") != encoded:

@@ -22,6 +22,7 @@ Run from the project root:  .venv/bin/python bench/bench_compact_sizes.py
 
 from __future__ import annotations
 
+import argparse
 import base64
 import gzip
 import random
@@ -132,6 +133,11 @@ def build(deletions: CompactDeletions, batch: list[dict[str, Any]], level: int) 
 
 
 def main() -> int:
+    options = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    options.add_argument(
+        "--rounds", type=int, default=ROUNDS, help=f"CPU rounds, the fastest counts (default {ROUNDS})"
+    )
+    rounds = options.parse_args().rounds
     rows: list[tuple[str, str]] = []
     for size in (116, 1000):
         deletions, batch, item_bytes = records(size, seed=size)
@@ -148,8 +154,8 @@ def main() -> int:
     big_deletions, big_batch, big = records(100, seed=8, padding_kb=100)
     build(deletions, batch, 6)  # warm
     for level in (6, 9):
-        per_record = min(_cpu(lambda level=level: build(deletions, batch, level)) for _ in range(ROUNDS)) / len(batch)
-        per_big = min(_cpu(lambda level=level: build(big_deletions, big_batch, level)) for _ in range(ROUNDS)) / 100
+        per_record = min(_cpu(lambda level=level: build(deletions, batch, level)) for _ in range(rounds)) / len(batch)
+        per_big = min(_cpu(lambda level=level: build(big_deletions, big_batch, level)) for _ in range(rounds)) / 100
         per_kb = (per_big - per_record) / ((big - small) / 1024)
         rows.append((f"CPU per record, batch of 1,000, gzip -{level}", f"{per_record:.3f} ms"))
         rows.append((f"CPU per KB of item above that, gzip -{level}", f"{per_kb:.4f} ms"))

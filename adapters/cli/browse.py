@@ -132,6 +132,8 @@ def register(commands: Any) -> None:
         "List archived deletions newest first: of one key (--key, one prefix query) or of the whole table\n"
         "(disjoint slices of its key space listed in parallel). --deleted-after/--deleted-before filter on\n"
         "the deletion time in each object's name (no body is read); --kind reads each object's metadata.\n"
+        "A compact table is read object by object: a window reads the hour folders it overlaps, a key\n"
+        "without a window every compact object (in parallel); each deletion is listed once.\n"
         "--json prints one JSON object a line, which `archiver restore --keys FILE` reads back.",
         parents=[aws_options(), key_options(required=False), window_options()],
     )

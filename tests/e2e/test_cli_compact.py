@@ -177,11 +177,17 @@ def test_one_key_and_a_list_of_keys_restore_from_a_compact_table(
     keys = tmp_path / "keys.jsonl"
     keys.write_text("\n".join(json.dumps(order(name)) for name in ("before", "on-the-end", "nothing-of-it")) + "\n")
     assert main([*common, "--keys", str(keys), "--report", str(tmp_path / "r.jsonl")]) == 0
-
     rows = summary(capsys.readouterr().out)
     assert (rows["restored"], rows["skipped"], rows["nothing archived"]) == (2, 1, 1)
+    # and the lines of `list --json` name the keys to restore, as for an objects table
+    listing = listed(env, capsys, "--key", json.dumps(order("every-type")))
+    keys.write_text("\n".join(json.dumps(line) for line in listing) + "\n")
+    assert main([*common, "--keys", str(keys)]) == 0
+    assert summary(capsys.readouterr().out)["restored"] == 1
+
     assert get(env, order("twice"))["v"] == {"S": "second"}  # type: ignore[index]
     assert get(env, order("before")) is not None and get(env, order("on-the-end")) is not None
+    assert get(env, order("every-type")) is not None
 
 
 def test_a_corrupt_compact_object_is_named_listing_goes_on_and_restore_writes_nothing(
