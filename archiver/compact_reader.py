@@ -26,7 +26,7 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from archiver.archive import version_time
+from archiver.archive import ArchiveBodyError, read_archive_body, version_time
 from archiver.keys import InvalidKeyError, encode_key
 from archiver.listing import ArchiveName, deletion_id
 from archiver.ports import ObjectNotFoundError
@@ -111,11 +111,9 @@ def read_compact_line(line: bytes, object_key: str, table: str) -> CompactLine:
             (the message completes "line N ...").
     """
     try:
-        document = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CompactFormatError(f"is not JSON ({error})") from None
-    if not isinstance(document, dict):
-        raise CompactFormatError(f"is a JSON {type(document).__name__}, not an object")
+        document = read_archive_body(line)
+    except ArchiveBodyError as error:
+        raise CompactFormatError(f"is {error}") from None
     version = document.get("version")
     try:
         deleted_at = version_time(version) if isinstance(version, str) else None

@@ -20,7 +20,7 @@ from archiver.archive import ArchiveObject, build_archive_object, version_of
 from archiver.layouts import compact_object_key, hour_of
 from archiver.policy import Layout, Policies, TablePolicy
 from archiver.records import DeletedItem, read_record
-from tests.builders import remove_record
+from tests.deletions import removal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
     import pytest
 
     from archiver.ports import ArchiveStore
-
-ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/{table}/stream/2026-01-01T00:00:00.000"
 
 
 def compact_line(item: DeletedItem, policy: TablePolicy) -> bytes:
@@ -69,17 +67,7 @@ class CompactDeletions:
         keys_only: bool = False,
     ) -> dict[str, Any]:
         """A REMOVE of ``key`` (its image: ``key`` plus ``image``) at ``at``."""
-        n = next(self._numbers)
-        return remove_record(
-            event_id=f"event-{self.table}-{n}",
-            keys=key,
-            old_image={**key, **(image or {})},
-            sequence=str(10**20 + n),
-            created=int(at.timestamp()),
-            arn=ARN.format(table=self.table),
-            ttl=ttl,
-            view="KEYS_ONLY" if keys_only else "NEW_AND_OLD_IMAGES",
-        )
+        return removal(self.table, next(self._numbers), key, at, image, ttl=ttl, keys_only=keys_only)
 
     def items(self, records: Sequence[dict[str, Any]]) -> list[DeletedItem]:
         items = [read_record(record, self._policies) for record in records]
