@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from archiver.errors import RecoveryError, shown
 from archiver.keys import InvalidKeyError, canonical_key, encode_key
+from archiver.layouts import COMPACT_FOLDER
 from archiver.listing import read_object_key
 
 if TYPE_CHECKING:
@@ -110,8 +111,10 @@ def key_from_line(line: str, number: int, types: Mapping[str, str] | None, table
 
     A line is a ``--key`` form (DynamoDB JSON, or plain values where ``types`` is known) or a line
     of ``archiver list --json`` (``table``, ``key``, ``version``, ``objectKey`` ...), whose object
-    key is read, so digest-form keys, whose key only the body holds, work too. The version of a
-    listing line is not pinned: which version goes back is the restore's decision (the window).
+    key is read, so digest-form keys, whose key only the body holds, work too; a compact table's
+    line names a compact object that holds many keys, and always carries its key, which is read.
+    The version of a listing line is not pinned: which version goes back is the restore's decision
+    (the window).
 
     Raises:
         KeyArgumentError: the line names no key of ``table`` (the message gives the line number).
@@ -122,12 +125,17 @@ def key_from_line(line: str, number: int, types: Mapping[str, str] | None, table
         return encode_key(_key_of(given, types, what))
     if given.get("table") != table:
         raise KeyArgumentError(f"{what} is a listing of table {shown(given.get('table'))}, not of {shown(table)}")
-    name = read_object_key(str(given["objectKey"]), folder)
-    if name is None:
-        raise KeyArgumentError(
-            f"{what}: objectKey {shown(given['objectKey'])} is not an archive version under {folder}"
-        )
-    return name.encoded_key
+    object_key = str(given["objectKey"])
+    name = read_object_key(object_key, folder)
+    if name is not None:
+        return name.encoded_key
+    if object_key.startswith(f"{folder}{COMPACT_FOLDER}/") and isinstance(given["key"], dict):
+        # a compact object holds many keys: the line's key is the one (never a digest: the line has it)
+        try:
+            return encode_key(given["key"])
+        except InvalidKeyError as error:
+            raise KeyArgumentError(f"{what}: its key is not a key: {error}") from None
+    raise KeyArgumentError(f"{what}: objectKey {shown(object_key)} is not an archive version under {folder}")
 
 
 def keys_from_lines(lines: Iterable[str], types: Mapping[str, str] | None, table: str, folder: str) -> list[str]:

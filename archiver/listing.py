@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import datetime
 
-__all__ = ["KEY_ALPHABET", "ArchiveName", "ListingSlice", "continue_slice", "read_object_key", "split_slice"]
+__all__ = [
+    "KEY_ALPHABET",
+    "ArchiveName",
+    "ListingSlice",
+    "continue_slice",
+    "deletion_id",
+    "read_object_key",
+    "split_slice",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +37,15 @@ class ArchiveName:
     key: Mapping[str, Mapping[str, str]] | None  # None for a digest-form key: only the body has it
     version: str
     deleted_at: datetime | None
+
+
+def deletion_id(name: ArchiveName) -> tuple[str, str]:
+    """What makes a deletion itself within one table's archive: (encoded key, version).
+
+    Storage may hold a deletion twice (the compact layout, after a retried batch); both copies
+    have this identity, stable across redeliveries, and every reader shows one per identity.
+    """
+    return name.encoded_key, name.version
 
 
 def read_object_key(object_key: str, folder: str) -> ArchiveName | None:

@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 
     from archiver.archive import ArchiveObject
     from archiver.dead_letters import StreamRange
+    from archiver.listing import ArchiveName
 
 __all__ = [
+    "ArchiveBodies",
     "ArchiveStore",
     "DeadLetter",
     "DeadLetterQueue",
@@ -106,6 +108,22 @@ class ArchiveStore(Protocol):
 
         Raises:
             ObjectNotFoundError: no object has this key.
+            StoreUnavailableError: it could not be read.
+        """
+
+
+class ArchiveBodies(Protocol):
+    """Where the body of one archived version is read from, once a listing has named it.
+
+    For the ``objects`` layout that is the version's own object (a GET); for the ``compact`` layout,
+    the line of a compact object that the listing read already, so nothing is fetched twice.
+    """
+
+    def body(self, name: ArchiveName) -> bytes:
+        """The archive body of ``name`` (UTF-8 JSON; a compact line also says its ``version``).
+
+        Raises:
+            ObjectNotFoundError: there is no such version.
             StoreUnavailableError: it could not be read.
         """
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from archiver.listing import ArchiveName
     from archiver.policy import DeletionKind
-    from archiver.ports import ArchiveStore, ItemTable, Mapper
+    from archiver.ports import ArchiveBodies, ArchiveStore, ItemTable, Mapper
 
 __all__ = ["Restorer"]
 
@@ -51,6 +51,9 @@ class Restorer:
         dry_run: write nothing; say what would be written (``would restore``, or ``present``).
         target_key: the written table's key (name -> S, N or B), where known: an archived key of
             other attributes or types fails with the reason instead of reaching the table.
+        bodies: where a chosen version's body is read; None reads its own object from ``store``
+            (the ``objects`` layout). A compact table's listing passes the lines it read, and its
+            plans carry every version found, so the Restorer neither lists nor GETs again.
     """
 
     store: ArchiveStore
@@ -61,6 +64,7 @@ class Restorer:
     kind: DeletionKind | None = None
     dry_run: bool = False
     target_key: Mapping[str, str] | None = None
+    bodies: ArchiveBodies | None = None
 
     def run(
         self,
@@ -109,7 +113,8 @@ class Restorer:
         large for the table) ends here, so a dry run reports exactly what a real run would.
         """
         try:
-            decided = image_to_restore(self.store.get(name.object_key), name.encoded_key, self.kind)
+            body = self.bodies.body(name) if self.bodies is not None else self.store.get(name.object_key)
+            decided = image_to_restore(body, name.encoded_key, self.kind)
         except (StoreUnavailableError, ObjectNotFoundError) as error:
             return _failed(name, f"reading the archive failed: {error}")
         except ArchiveBodyError as error:

@@ -24,6 +24,29 @@ if TYPE_CHECKING:
 ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/{table}/stream/2026-01-01T00:00:00.000"
 
 
+def removal(
+    table: str,
+    n: int,
+    key: dict[str, Any],
+    at: datetime,
+    image: dict[str, Any] | None = None,
+    *,
+    ttl: bool = False,
+    keys_only: bool = False,
+) -> dict[str, Any]:
+    """The ``n``-th REMOVE of ``table``'s stream: ``key`` (its image: ``key`` plus ``image``) deleted at ``at``."""
+    return remove_record(
+        event_id=f"event-{table}-{n}",
+        keys=key,
+        old_image={**key, **(image or {})},
+        sequence=str(10**20 + n),
+        created=int(at.timestamp()),
+        arn=ARN.format(table=table),
+        ttl=ttl,
+        view="KEYS_ONLY" if keys_only else "NEW_AND_OLD_IMAGES",
+    )
+
+
 class Deletions:
     """Archives deletions of ``table`` into ``store``; sequence numbers rise with each call, as in a stream."""
 
@@ -44,17 +67,7 @@ class Deletions:
         keys_only: bool = False,
     ) -> str:
         """Archive one deletion of ``key`` (its image: ``key`` plus ``image``) at ``at``; its object key."""
-        n = next(self._numbers)
-        record = remove_record(
-            event_id=f"event-{self.table}-{n}",
-            keys=key,
-            old_image={**key, **(image or {})},
-            sequence=str(10**20 + n),
-            created=int(at.timestamp()),
-            arn=ARN.format(table=self.table),
-            ttl=ttl,
-            view="KEYS_ONLY" if keys_only else "NEW_AND_OLD_IMAGES",
-        )
+        record = removal(self.table, next(self._numbers), key, at, image, ttl=ttl, keys_only=keys_only)
         (outcome,) = self._archiver.archive([record])
         assert isinstance(outcome, Archived), outcome
         return outcome.object_key

@@ -42,6 +42,7 @@ class FakeArchiveStore:
         self.fail_next = fail_next
         self.puts = 0
         self.lists = 0
+        self.gets = 0
         self.kinds: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -62,9 +63,16 @@ class FakeArchiveStore:
         yield from found
 
     def get(self, key: str) -> bytes:
+        with self._lock:
+            self.gets += 1
         if key not in self.objects:
             raise ObjectNotFoundError(key)
         return self.objects[key]
+
+    def read_streamed(self, key: str, consume: Callable[[Iterator[bytes]], Any], chunk_size: int = 7) -> Any:
+        """``consume`` of the body in ``chunk_size`` pieces (small: a reader must join what it is cut into)."""
+        body = self.get(key)
+        return consume(iter([body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]))
 
     def deletion_kind(self, key: str) -> str | None:
         """What S3ArchiveStore reads from the object's metadata (the fake keeps it beside the body)."""

@@ -163,6 +163,29 @@ class S3ArchiveStore:
                 raise ObjectNotFoundError(f"no object {key!r} in bucket {self.bucket!r}") from None
             raise
 
+    def read_streamed(self, key: str, consume: Callable[[Iterator[bytes]], T], chunk_size: int = 256 * 1024) -> T:
+        """``consume(chunks)`` of the object's body as it arrives, for a reader that need not hold it whole
+        (a compact object is inflated chunk by chunk).
+
+        The GET and ``consume`` are one attempt: a stream that drops half-way is retried from the
+        start, so ``consume`` must be a pure function of the chunks (it may run more than once).
+
+        Raises:
+            ObjectNotFoundError: no object has this key.
+            StoreUnavailableError: it could not be read.
+        """
+
+        def attempt() -> T:
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+            return consume(response["Body"].iter_chunks(chunk_size))
+
+        try:
+            return self._call("s3:GetObject", attempt, object_key=key)
+        except StoreUnavailableError as error:
+            if isinstance(error.__cause__, AWSCallError) and error.__cause__.code in ("NoSuchKey", "404"):
+                raise ObjectNotFoundError(f"no object {key!r} in bucket {self.bucket!r}") from None
+            raise
+
     def deletion_kind(self, key: str) -> str | None:
         """The deletion kind the object's metadata records (a HEAD: no body travels); None if it has none.
 

@@ -16,15 +16,19 @@ from adapters.cli.catalog import (
     read_body,
     read_kinds,
 )
+from adapters.cli.compact_catalog import find_compact_version, layout_of, list_compact_versions
 from adapters.cli.options import add_command, aws_options, key_options, version_option, window_options
 from adapters.cli.progress import Progress
 from archiver.archive import escape_lone_surrogates
+from archiver.compact_reader import archive_body
+from archiver.policy import Layout
 from archiver.windows import TimeWindow
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
+    from adapters.aws.s3_store import S3ArchiveStore
     from adapters.cli.app import App
     from adapters.cli.catalog import ArchivedVersion
     from adapters.config import TableConfig
@@ -42,21 +46,17 @@ def _list(args: argparse.Namespace) -> int:
     window = TimeWindow(args.deleted_after, args.deleted_before)
     with open_app(args) as app:
         table, key = table_and_key(app, args)
-        store = app.store()
-        if key is not None:
-            versions = list_versions(store, table.prefix, table.name, key)
+        with_kind = key is not None or args.kind is not None
+        if layout_of(table) is Layout.COMPACT:
+            versions, problems = list_compact_versions(
+                app.store(), table, key, window, with_kind=with_kind, concurrency=args.concurrency
+            )
         else:
-            with Progress(f"listing {table.name}") as progress:
-                versions = list_table_versions(
-                    store, table.prefix, table.name, concurrency=args.concurrency, on_page=progress.advance
-                )
-        versions = [v for v in versions if window.contains(v.deleted_time)]
-        problems: list[str] = []
-        if key is not None or args.kind is not None:
-            with ThreadPoolExecutor(args.concurrency) as pool, Progress("reading kinds", len(versions)) as progress:
-                versions, problems = read_kinds(store, versions, pool.map, progress.advance)
-            if args.kind is not None:
-                versions = [v for v in versions if v.kind == args.kind]
+            versions, problems = _list_objects(
+                app.store(), table, key, window, with_kind=with_kind, concurrency=args.concurrency
+            )
+        if args.kind is not None:
+            versions = [v for v in versions if v.kind == args.kind]
     if args.json:
         for version in versions:
             print(escape_lone_surrogates(json.dumps(version.json_line(), ensure_ascii=False, separators=(",", ":"))))
@@ -65,6 +65,30 @@ def _list(args: argparse.Namespace) -> int:
     for problem in problems:
         say(f"archiver: error: {problem}")
     return 1 if problems else 0
+
+
+def _list_objects(
+    store: S3ArchiveStore,
+    table: TableConfig,
+    key: dict[str, dict[str, str]] | None,
+    window: TimeWindow,
+    *,
+    with_kind: bool,
+    concurrency: int,
+) -> tuple[list[ArchivedVersion], list[str]]:
+    """An ``objects`` table's versions in ``window``: from the keys, and each kind from a HEAD where asked."""
+    if key is not None:
+        versions = list_versions(store, table.prefix, table.name, key)
+    else:
+        with Progress(f"listing {table.name}") as progress:
+            versions = list_table_versions(
+                store, table.prefix, table.name, concurrency=concurrency, on_page=progress.advance
+            )
+    versions = [v for v in versions if window.contains(v.deleted_time)]
+    if not with_kind:
+        return versions, []
+    with ThreadPoolExecutor(concurrency) as pool, Progress("reading kinds", len(versions)) as progress:
+        return read_kinds(store, versions, pool.map, progress.advance)
 
 
 def format_versions(versions: Sequence[ArchivedVersion]) -> str:
@@ -87,9 +111,16 @@ def _show(args: argparse.Namespace) -> int:
         table, key = table_and_key(app, args)
         assert key is not None  # --key is required for show
         store = app.store()
-        body = read_body(store, find_version(store, table.prefix, table.name, key, args.version).object_key)
+        problems: list[str] = []
+        if layout_of(table) is Layout.COMPACT:
+            _, line, problems = find_compact_version(store, table, key, args.version)
+            body = archive_body(line)
+        else:
+            body = read_body(store, find_version(store, table.prefix, table.name, key, args.version).object_key)
     print(escape_lone_surrogates(json.dumps(body, indent=2, ensure_ascii=False)))
-    return 0
+    for problem in problems:  # one of them may hold a later version than the one shown
+        say(f"archiver: error: {problem}")
+    return 1 if problems else 0
 
 
 def register(commands: Any) -> None:
@@ -101,6 +132,8 @@ def register(commands: Any) -> None:
         "List archived deletions newest first: of one key (--key, one prefix query) or of the whole table\n"
         "(disjoint slices of its key space listed in parallel). --deleted-after/--deleted-before filter on\n"
         "the deletion time in each object's name (no body is read); --kind reads each object's metadata.\n"
+        "A compact table is read object by object: a window reads the hour folders it overlaps, a key\n"
+        "without a window every compact object (in parallel); each deletion is listed once.\n"
         "--json prints one JSON object a line, which `archiver restore --keys FILE` reads back.",
         parents=[aws_options(), key_options(required=False), window_options()],
     )

@@ -47,6 +47,7 @@ __all__ = [
     "list_versions",
     "parse_key_argument",
     "parse_object_key",
+    "pick_version",
     "read_body",
     "read_kinds",
 ]
@@ -275,11 +276,21 @@ def find_version(
     Raises:
         CatalogError: nothing is archived for the key, or no (or more than one) version matches.
     """
-    versions = list_versions(store, prefix, table, key)
+    folder = key_folder(prefix, table, encode_key(key))
+    return pick_version(list_versions(store, prefix, table, key), key, table, version, f"looked under {folder}")
+
+
+def pick_version(
+    versions: list[ArchivedVersion], key: Mapping[str, Mapping[str, str]], table: str, version: str | None, where: str
+) -> ArchivedVersion:
+    """Of one key's versions (newest first), the latest, or the one whose version starts with ``version``.
+
+    Raises:
+        CatalogError: there is none (``where`` says where it was looked for), or no (or more than one) match.
+    """
     shown = json.dumps(key, ensure_ascii=False)
     if not versions:
-        folder = key_folder(prefix, table, encode_key(key))
-        raise CatalogError(f"nothing is archived for {shown} in table {table!r} (looked under {folder})")
+        raise CatalogError(f"nothing is archived for {shown} in table {table!r} ({where})")
     if version is None:
         return versions[0]
     matches = [v for v in versions if v.version.startswith(version)]

@@ -1,4 +1,4 @@
-"""`archiver cost`: what archiving a month of deletions costs per table, for the three designs.
+"""`archiver cost`: what archiving a month of deletions costs per table, for each delivery design.
 
 The arithmetic is in cost_model.py; this module reads the shipped price book (prices.json: each
 unit price and input with its source) and the configuration, applies the flags, and prints a table
@@ -23,6 +23,8 @@ from adapters.config import load_config
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from adapters.config import TableConfig
 
 __all__ = [
     "MAX_DELETIONS_PER_MONTH",
@@ -73,7 +75,10 @@ def _cost(args: argparse.Namespace) -> int:
         for writes in args.writes_per_deletion
         for item_kb in args.item_kb
         for row in cost_rows(
-            table, Volume(args.deletions_per_month, writes, item_kb), book, bill_uncertain=bill_uncertain
+            table,
+            Volume(args.deletions_per_month, writes, item_kb),
+            _batched(book, config.table(table), args),
+            bill_uncertain=bill_uncertain,
         )
     ]
     if args.json:
@@ -87,6 +92,15 @@ def _cost(args: argparse.Namespace) -> int:
     print()
     print(_format_notes(notes(book, bill_uncertain=bill_uncertain), markdown=args.markdown))
     return 0
+
+
+def _batched(book: PriceBook, table: TableConfig, args: argparse.Namespace) -> PriceBook:
+    """The book with the batch size and window of the flags, else of the table's ``batch`` in the YAML
+    (where it gives one; else the book's own designs count)."""
+    given = table.batch
+    size = args.batch_size if args.batch_size is not None else (given.size if given else None)
+    window = args.batching_window_s if args.batching_window_s is not None else (given.window_seconds if given else None)
+    return book.with_batching(size, window)
 
 
 def _table(rows: Sequence[Row], *, with_low_total: bool) -> tuple[list[str], list[list[str]], list[int]]:
@@ -114,7 +128,9 @@ def _table(rows: Sequence[Row], *, with_low_total: bool) -> tuple[list[str], lis
 def notes(book: PriceBook, *, bill_uncertain: bool) -> list[tuple[str, list[str]]]:
     """The assumptions behind the numbers and what is uncertain, as (heading, items), from ``book``."""
     i, designs = book.input, book.designs.values()
-    direct = book.designs.get("direct")
+    batched = [d.name for d in designs if d.batch_size > 1]
+    compact = [d.name for d in designs if d.layout == "compact"]
+    mapped = [d.name for d in designs if d.reader == "mapping"]
     given = sorted(n for n, v in book.inputs.items() if v.source == "given on the command line")
     unverified = sorted(n for n, p in book.prices.items() if p.status.startswith("NOT VERIFIED"))
     unverified += sorted(n for n, v in book.inputs.items() if v.source.startswith("NOT VERIFIED"))
@@ -148,18 +164,39 @@ def notes(book: PriceBook, *, bill_uncertain: bool) -> list[tuple[str, list[str]
                 f"The pipe, the bus and SQS bill each record per started {_plain(i('chunk_kb'))} KB; an asynchronous "
                 f"invocation is one Lambda request up to {_plain(i('lambda_async_included_kb'))} KB and one more per "
                 f"{_plain(i('chunk_kb'))} KB above.",
-                f"Lambda duration: CPU {_plain(i('cpu_ms_per_invocation'))} ms per invocation + "
+                f"Lambda duration (objects layout): CPU {_plain(i('cpu_ms_per_invocation'))} ms per invocation + "
                 f"{_plain(i('cpu_ms_per_record'))} ms per record + {_plain(i('cpu_ms_per_kb'))} ms per KB of item "
                 f"on a full vCPU (bench/bench_cpu.py), stretched by {_plain(i('full_vcpu_memory_mb'))} MB / memory "
                 f"below that, plus {_plain(i('s3_latency_ms'))} ms per S3 PUT (puts of a batch in waves of its "
                 "concurrency), rounded up to whole milliseconds.",
                 *(
                     [
-                        f"direct: a batch holds min({direct.batch_size}, 1 + deletions per second x "
-                        f"{_plain(direct.batching_window_s)} s) deletions, for deletions spread evenly over the month; "
-                        "bursts (TTL sweeps) fill batches and cost less."
+                        f"{', '.join(batched)}: a batch holds min(batch size, 1 + deletions per second x batching "
+                        f"window, as many records as fit in {_plain(i('invocation_payload_kb'))} KB) deletions, for "
+                        "deletions spread evenly over the month: at low volume the window, not the size, bounds a "
+                        "batch; bursts (TTL sweeps) fill batches and cost less. --batch-size and "
+                        "--batching-window-s (or the table's batch in the YAML) set them for every batched design."
                     ]
-                    if direct
+                    if batched
+                    else []
+                ),
+                *(
+                    [
+                        f"{', '.join(compact)} (compact layout): one S3 PUT per batch and hour it spans (1 + span / "
+                        f"3600 s on average, no PUT per deletion); CPU {_plain(i('compact_cpu_ms_per_record'))} ms per "
+                        f"record + {_plain(i('compact_cpu_ms_per_kb'))} ms per KB to build and gzip the lines "
+                        f"(bench/bench_compact_sizes.py); storage {_plain(i('compact_gzip_ratio'))} of item + "
+                        f"{_plain(i('overhead_kb'))} KB, gzip measured on realistic ~1 KB items."
+                    ]
+                    if compact
+                    else []
+                ),
+                *(
+                    [
+                        f"{', '.join(mapped)}: an event source mapping reads the stream and applies its filter free "
+                        "of charge; no pipe, so no pipe requests and no stream read requests."
+                    ]
+                    if mapped
                     else []
                 ),
                 f"S3 storage: the month's objects (item + {_plain(i('overhead_kb'))} KB each) for one month in S3 "
@@ -279,12 +316,14 @@ def register(commands: Any) -> None:
         commands,
         "cost",
         _cost,
-        "estimate the monthly AWS cost per table of the three delivery designs (no AWS calls)",
-        "Estimate what a month of deletions costs per configured table, for three designs:\n"
+        "estimate the monthly AWS cost per table of each delivery design (no AWS calls)",
+        "Estimate what a month of deletions costs per configured table, for five designs:\n"
         "  seed-poc  every stream record through an unfiltered pipe and the bus, filtered at the rule;\n"
         "            one x86_64 128 MB invocation per deletion\n"
         "  bus       the pipe keeps only REMOVEs; one arm64 256 MB invocation per deletion\n"
         "  direct    the pipe keeps only REMOVEs and invokes the function with batches; no bus\n"
+        "  compact   as direct, writing the compact layout (one gzip object per batch and hour)\n"
+        "  stream    an event source mapping (no pipe) invokes the function with batches; compact layout\n"
         "Parts by service (pipe, bus, Lambda requests and duration, S3 PUT and storage, SQS, stream\n"
         "reads) add up to each row's total. Prices (us-east-1) and inputs come from the package's\n"
         "prices.json, each with its source; the notes under the table say what is assumed and what is\n"
@@ -342,6 +381,20 @@ def register(commands: Any) -> None:
         choices=["billed", "free"],
         default="billed",
         help="count the parts AWS leaves open (pipe filtered-out requests, stream reads) as billed (default) or free",
+    )
+    cost.add_argument(
+        "--batch-size",
+        type=bounded_int(1, 10_000),
+        metavar="N",
+        help="records a batch holds at most, for the batched designs (direct, compact, stream); default: the "
+        "table's batch.size in the YAML where set, else prices.json",
+    )
+    cost.add_argument(
+        "--batching-window-s",
+        type=bounded_int(0, 300),
+        metavar="S",
+        help="seconds a batch gathers records, 0 to 300, for the batched designs; default: the table's "
+        "batch.window_seconds in the YAML where set, else prices.json",
     )
     output = cost.add_mutually_exclusive_group()
     output.add_argument(

@@ -10,6 +10,7 @@ what is skipped and why) are ``archiver.restore_plan``'s and the per-key work is
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from adapters.aws.rate_limit import RateLimiter
 from adapters.cli import render
 from adapters.cli.app import open_app, say, stop_on_ctrl_c
 from adapters.cli.catalog import CatalogError, find_version, key_types, list_folder, parse_key_argument
+from adapters.cli.compact_catalog import find_compact_version, layout_of, plan_compact_restore
 from adapters.cli.options import (
     add_command,
     aws_options,
@@ -32,8 +34,8 @@ from adapters.cli.progress import Progress
 from archiver.archive import escape_lone_surrogates, table_folder
 from archiver.errors import RecoveryError
 from archiver.key_arguments import keys_from_lines
-from archiver.listing import read_object_key
-from archiver.policy import DeletionKind
+from archiver.listing import ArchiveName, read_object_key
+from archiver.policy import DeletionKind, Layout
 from archiver.restore_plan import KeyOutcome, KeyPlan, KeyStatus, key_mismatch, key_types_of, plan_window, summary_rows
 from archiver.restorer import Restorer
 from archiver.windows import TimeWindow
@@ -120,8 +122,15 @@ def _restore_one(app: App, args: argparse.Namespace, table: TableConfig, restore
         mismatch = key_mismatch(key_types_of(key), restorer.target_key, restorer.table)
         if mismatch is not None:
             raise RecoveryError(f"--key {json.dumps(key, ensure_ascii=False)}: {mismatch}")
-    version = find_version(restorer.store, table.prefix, table.name, key, args.version)
-    name = read_object_key(version.object_key, restorer.folder)
+    name: ArchiveName | None
+    if layout_of(table) is Layout.COMPACT:
+        version, body, problems = find_compact_version(app.store(), table, key, args.version)
+        _refuse_unread(problems, "a later deletion of the key")
+        name = ArchiveName(version.object_key, version.encoded_key, version.key, version.version, version.deleted_time)
+        restorer = dataclasses.replace(restorer, bodies=_OneBody(name, body))
+    else:
+        version = find_version(restorer.store, table.prefix, table.name, key, args.version)
+        name = read_object_key(version.object_key, restorer.folder)
     assert name is not None  # find_version lists only archive versions
     prepared = restorer.prepare(name)
     not_restored = "would not restore" if args.dry_run else "not restored"
@@ -148,23 +157,46 @@ def _restore_one(app: App, args: argparse.Namespace, table: TableConfig, restore
     return 0
 
 
+@dataclasses.dataclass(frozen=True)
+class _OneBody:
+    """The ArchiveBodies of a single-key restore from a compact table: the one line already read."""
+
+    name: ArchiveName
+    line: bytes
+
+    def body(self, name: ArchiveName) -> bytes:
+        assert name == self.name
+        return self.line
+
+
 def _restore_many(app: App, args: argparse.Namespace, table: TableConfig, restorer: Restorer) -> int:
     store, folder, target, window = restorer.store, restorer.folder, restorer.table, restorer.window
     outcomes: list[KeyOutcome] = []
     with _report(args.report) as report, stop_on_ctrl_c("the writes in flight") as stop:
+        keys = None
         if args.keys is not None:
-            plans = [
-                KeyPlan(k) for k in keys_from_lines(_lines(args.keys), key_types(table.key_schema), table.name, folder)
-            ]
+            keys = keys_from_lines(_lines(args.keys), key_types(table.key_schema), table.name, folder)
+        if layout_of(table) is Layout.COMPACT:
+            planned = plan_compact_restore(
+                app.store(), table, window, keys, concurrency=args.concurrency, stop=stop.is_set
+            )
+            if planned is None:
+                say("archiver: stopped while reading compact objects; nothing was restored")
+                return 1
+            plans, index = planned
+            _refuse_unread(index.problems, "a later deletion of a key in the window")
+            restorer = dataclasses.replace(restorer, bodies=index)
+        elif keys is not None:
+            plans = [KeyPlan(k) for k in keys]
         else:
             with Progress(f"listing {table.name}") as listing:
-                keys = list_folder(
+                listed = list_folder(
                     store, folder, concurrency=args.concurrency, stop=stop.is_set, on_page=listing.advance
                 )
-            if keys is None:
+            if listed is None:
                 say("archiver: stopped while listing; nothing was restored")
                 return 1
-            plans = plan_window((n for n in map(lambda k: read_object_key(k, folder), keys) if n is not None), window)
+            plans = plan_window((n for n in map(lambda k: read_object_key(k, folder), listed) if n is not None), window)
         what = "would restore" if args.dry_run else "restoring"
         say(f"{what} {len(plans)} key(s) of {table.name} deleted {window.describe()} into {target}")
         with ThreadPoolExecutor(args.concurrency) as pool, Progress(f"{what} {target}", len(plans)) as progress:
@@ -180,6 +212,23 @@ def _restore_many(app: App, args: argparse.Namespace, table: TableConfig, restor
                 progress.advance()
     print(render.table(("outcome", "keys"), summary_rows(outcomes, dry_run=args.dry_run), numeric=(1,)))
     return _verdict(outcomes, args.report)
+
+
+def _refuse_unread(problems: list[str], could_hide: str) -> None:
+    """Nothing is restored from a compact table while part of what was read is unreadable: the lost
+    lines may hold ``could_hide``, and restoring without it would bring back deleted data.
+
+    Raises:
+        CatalogError: after naming every problem (an object that could not be read, a bad line).
+    """
+    if not problems:
+        return
+    for problem in problems:
+        say(f"archiver: error: {problem}")
+    raise CatalogError(
+        f"nothing was restored: {len(problems)} problem(s) reading the compact objects above, and what they "
+        f"hold may be {could_hide}. Repair or move each object named out of the compact folder, then run again"
+    )
 
 
 def _verdict(outcomes: list[KeyOutcome], report: str | None) -> int:

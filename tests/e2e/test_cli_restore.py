@@ -49,6 +49,17 @@ EVERY_TYPE: dict[str, Any] = {
 }
 
 
+#: The summary of restoring _incident's window: the same for every layout.
+INCIDENT_RESTORED = {
+    "restored": 3,
+    "present (live item kept)": 1,
+    "skipped": 2,
+    "archived without an image (the stream carried no old image)": 1,
+    "deleted again after the window": 1,
+    "failed": 0,
+}
+
+
 def order(name: str) -> dict[str, Any]:
     return {"PK": {"S": f"ORDER#{name}"}, "SK": {"S": "v1"}}
 
@@ -106,14 +117,7 @@ def test_a_window_restore_puts_back_each_key_once_and_never_over_a_live_item(
     # then
     out = capsys.readouterr().out
     assert code == 0
-    assert summary(out) == {
-        "restored": 3,
-        "present (live item kept)": 1,
-        "skipped": 2,
-        "archived without an image (the stream carried no old image)": 1,
-        "deleted again after the window": 1,
-        "failed": 0,
-    }
+    assert summary(out) == INCIDENT_RESTORED
     every = get(env, order("every-type"))
     assert every is not None
     assert every["n"] == EVERY_TYPE["n"] and every["b"] == {"B": b"\x00\xff\x00\xff"}

@@ -130,3 +130,18 @@ def test_a_report_is_delivered_with_its_record_and_reason(backend, events):
 def test_an_unavailable_sink_raises_dead_letter_unavailable(backend, events):
     with pytest.raises(DeadLetterUnavailableError):
         backend.unavailable_sink.report(DeadLetter("c4ca", "why", "Unreadable", events.remove()))
+
+
+def test_a_streamed_read_hands_the_whole_body_in_chunks_to_the_reader(backend, events):
+    obj = archive_object(events.remove())
+    backend.store.put(obj)
+    seen: list[bytes] = []
+
+    def consume(chunks):
+        seen.extend(chunks)
+        return len(seen)
+
+    assert backend.store.read_streamed(obj.key, consume, 16) == len(seen) > 1
+    assert b"".join(seen) == obj.body and all(len(chunk) <= 16 for chunk in seen)
+    with pytest.raises(ObjectNotFoundError):
+        backend.store.read_streamed("archive/orders/compact/none.jsonl.gz", consume)

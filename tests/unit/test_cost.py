@@ -154,9 +154,66 @@ def test_direct_batches_fill_with_the_deletion_rate() -> None:
     assert fast.parts["Lambda requests"] == Decimal(100_000_000) / 10 * Decimal("0.0000002")
 
 
+def test_compact_and_stream_cost_what_issue_14_expects_at_1_kb_and_batches_of_1000() -> None:
+    # given 1 M deletions a month of 1 KB items, the uncertain parts left out (as "without *")
+    volume = Volume(1_000_000, 1, Decimal(1))
+    direct, compact, stream, bus = (
+        _row(d, volume, bill_uncertain=False).rounded() for d in ("direct", "compact", "stream", "bus")
+    )
+
+    assert direct.monthly_usd == Decimal("5.5863")  # today's cheapest
+    assert Decimal("0.40") < compact.monthly_usd < Decimal("0.50")  # issue 14: about $0.45
+    assert Decimal("0.04") < stream.monthly_usd < Decimal("0.08")  # issue 14: about $0.05
+    # made of: the pipe's $0.40 a million for compact; for both, PUTs of ~8,700 batches, ~1.08 objects each
+    assert compact.parts["pipe requests"] == Decimal("0.4000") and stream.parts["pipe requests"] == 0
+    assert compact.parts["S3 PUT"] == stream.parts["S3 PUT"] == Decimal("0.0470")
+    assert bus.monthly_usd > direct.monthly_usd
+
+
+def test_at_low_volume_the_batching_window_bounds_a_compact_batch_and_the_size_at_high_volume() -> None:
+    slow, fast = (_row("compact", Volume(n, 1, Decimal(1))) for n in (1_000_000, 100_000_000))
+
+    # 1 M a month is 0.3805 a second: 1 + 0.3805 x 300 = 115.2 deletions a batch
+    per_second = Decimal(1_000_000) / (730 * 3600)
+    batches = Decimal(1_000_000) / (1 + per_second * 300)
+    assert slow.parts["Lambda requests"] == batches * Decimal("0.0000002")
+    assert slow.parts["S3 PUT"] == batches * (1 + Decimal(300) / 3600) * Decimal("0.000005")  # some cross an hour
+    assert fast.parts["Lambda requests"] == Decimal(100_000_000) / 1000 * Decimal("0.0000002")
+
+
+def test_a_batch_holds_no_more_records_than_an_invocation_s_6_mb_payload() -> None:
+    big = _row("compact", Volume(100_000_000, 1, Decimal(400)))
+
+    # 6,144 KB / 401 KB a record: 15 a batch, whatever the batch size
+    assert big.parts["Lambda requests"] == Decimal(100_000_000) / 15 * Decimal("0.0000002")
+
+
+@given(volumes, books, st.booleans())
+def test_an_event_source_mapping_costs_the_compact_design_less_its_pipe(
+    volume: Volume, book: PriceBook, bill_uncertain: bool
+) -> None:
+    compact, stream = (_row(d, volume, book, bill_uncertain=bill_uncertain) for d in ("compact", "stream"))
+    pipe_parts = {"pipe requests", "pipe filtered-out requests", "DynamoDB Streams reads"}
+
+    assert all(stream.parts[p] == 0 for p in pipe_parts)
+    assert all(stream.parts[p] == compact.parts[p] for p in set(PARTS) - pipe_parts)
+
+
+@given(volumes, books, st.booleans(), st.integers(1, 1000), st.integers(0, 300))
+def test_the_compact_layout_never_costs_more_than_objects_batched_alike(
+    volume: Volume, book: PriceBook, bill_uncertain: bool, size: int, window: int
+) -> None:
+    book = book.with_batching(size, window)
+    direct, compact = (_row(d, volume, book, bill_uncertain=bill_uncertain) for d in ("direct", "compact"))
+
+    assert compact.parts["S3 PUT"] <= direct.parts["S3 PUT"]
+    assert compact.parts["S3 storage"] < direct.parts["S3 storage"]
+    assert compact.monthly_usd <= direct.monthly_usd
+
+
 def test_every_shipped_price_and_input_says_where_it_comes_from() -> None:
     assert BOOK.region == "us-east-1"
-    assert set(BOOK.designs) == {"seed-poc", "bus", "direct"}
+    assert set(BOOK.designs) == {"seed-poc", "bus", "direct", "compact", "stream"}
     for price in BOOK.prices.values():
         assert price.source.startswith("https://aws.amazon.com/")
         assert price.status and price.usd > 0 and price.per > 0
@@ -190,7 +247,7 @@ def test_cost_json_has_prices_and_a_row_per_table_volume_and_design(capsys: pyte
         (table, writes, design)
         for table in ("orders", "sessions", "events")
         for writes in (1, 10)
-        for design in ("seed-poc", "bus", "direct")
+        for design in ("seed-poc", "bus", "direct", "compact", "stream")
     ]
     for row in rows:
         assert set(row) == {"table", "design", "writes_per_deletion", "item_kb", "monthly_usd", "parts"}
@@ -205,6 +262,35 @@ def test_cost_flags_replace_the_book_s_inputs(capsys: pytest.CaptureFixture[str]
         return Decimal(str(rows[1]["parts"]["Lambda duration"]))
 
     assert duration("--s3-latency-ms", "100") > duration() > duration("--cpu-ms-per-record", "0.1")
+
+
+def test_cost_batches_as_the_flags_say(capsys: pytest.CaptureFixture[str]) -> None:
+    def requests(*flags: str) -> dict[str, Decimal]:
+        assert main(_cost("--table", "orders", "--writes-per-deletion", "1", "--item-kb", "1", "--json", *flags)) == 0
+        rows = json.loads(capsys.readouterr().out, parse_float=Decimal)["rows"]
+        return {row["design"]: Decimal(str(row["parts"]["Lambda requests"])) for row in rows}
+
+    default, small, short = requests(), requests("--batch-size", "50"), requests("--batching-window-s", "10")
+
+    assert small["compact"] == small["stream"] == Decimal("0.004")  # 20,000 batches of 50: the size bounds them
+    assert short["compact"] > default["compact"]  # 10 s windows hold ~4.8 deletions
+    assert small["bus"] == default["bus"]  # one event an invocation, whatever the batch
+
+
+def test_cost_takes_the_batch_from_the_table_s_yaml_where_it_has_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "env.yaml"
+    config.write_text(
+        "environment: local\nbucket: archive-test\ntables:\n"
+        "  - {name: orders, delivery: direct, layout: compact, batch: {size: 50}}\n"
+    )
+    args = ["--table", "orders", "--writes-per-deletion", "1", "--item-kb", "1", "--json"]
+
+    assert main(["cost", "--config", str(config), "--deletions-per-month", "1000000", *args]) == 0
+
+    rows = json.loads(capsys.readouterr().out, parse_float=Decimal)["rows"]
+    assert {r["design"]: r["parts"]["Lambda requests"] for r in rows}["compact"] == Decimal("0.004")
 
 
 def test_cost_prints_a_table_with_its_assumptions_and_uncertain_prices(capsys: pytest.CaptureFixture[str]) -> None:
@@ -295,9 +381,9 @@ def test_the_largest_volumes_accepted_are_priced_and_their_json_parts_add_up_exa
     assert main(["cost", "--config", LOCAL, "--table", "orders", *flags, "--json"]) == 0
     # then, read back as exact decimals, each row's parts sum to its total to the last digit
     rows = json.loads(capsys.readouterr().out, parse_float=Decimal)["rows"]
-    assert len(rows) == 3
+    assert len(rows) == 5  # seed-poc, bus, direct, compact, stream
     for row in rows:
-        assert row["monthly_usd"] > 10**15  # 20 significant digits
+        assert row["monthly_usd"] > 10**11  # 16 significant digits and more (compact designs batch the PUTs)
         assert sum(row["parts"].values(), Decimal(0)) == row["monthly_usd"]
         assert row["monthly_usd"].as_tuple().exponent == -4  # a hundredth of a cent, written out
 

@@ -313,6 +313,13 @@ def test_a_line_is_a_key_in_either_key_form_or_a_listing_line() -> None:
             '{"PK": {"X": "1"}, "SK": "x"}',
             "--keys line 3 attribute 'PK' has type tag \"X\"; a key attribute's type is S, N or B",
         ),
+        (_listing_line(f"{FOLDER}compact/dt=2026-11-25/hh=10/b.jsonl.gz"), "not an archive version"),  # no key
+        (
+            json.dumps(
+                {"table": "orders", "key": {"PK": {"X": "1"}}, "version": "v", "objectKey": f"{FOLDER}compact/b"}
+            ),
+            "--keys line 3: its key is not a key",
+        ),
     ],
 )
 def test_a_bad_line_is_named_by_its_number(line: str, message: str) -> None:
@@ -325,6 +332,15 @@ def test_a_plain_number_in_a_line_reaches_the_key_exactly_not_as_a_float(number:
     # a JSON number parsed as a float keeps 17 digits: 1.000000000000000000001 would be the key 1
     line = f'{{"PK": "USER#1", "SK": {number}}}'
     assert key_from_line(line, 1, {"PK": "S", "SK": "N"}, "orders", FOLDER) == f"PK(S)USER!231*SK(N){number}"
+
+
+def test_a_listing_line_of_a_compact_table_names_its_own_key_not_the_object_s() -> None:
+    line = json.dumps(
+        {"table": "orders", "key": ORDER, "version": version_at(T0), "objectKey": f"{FOLDER}compact/dt=2026-11-25/"
+         "hh=10/batch.jsonl.gz"}
+    )  # fmt: skip
+
+    assert key_from_line(line, 1, None, "orders", FOLDER) == ENCODED
 
 
 def test_each_key_is_restored_once_however_often_the_lines_name_it() -> None:
