@@ -4,16 +4,23 @@ Every REMOVE ends as exactly one of: ``Archived`` (in the store), ``DeadLettered
 its reason), or ``Failed`` (neither worked: the entry point must make the platform retry it).
 ``Skipped`` is for what is not ours to archive: INSERT, MODIFY, and deletion kinds the table does
 not capture.
+
+A table's layout decides what one PUT holds: one deletion (``objects``), or every deletion of the
+batch in one hour (``compact``, :mod:`archiver.compact`). Outcomes stay per record either way: a
+compact object's PUT settles each record it holds, and when it fails each of them is dead-lettered
+with the reason, exactly as a failed ``objects`` PUT dead-letters its one record.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from archiver.archive import ArchiveObject, build_archive_object
-from archiver.policy import Policies
+from archiver.compact import CompactLine, CompactObject, compact_line, pack_lines
+from archiver.policy import Layout, Policies
 from archiver.ports import (
     ArchiveStore,
     DeadLetter,
@@ -93,8 +100,50 @@ class _Put:
     archived: Archived
 
 
-#: What the pure half decided for one record: an outcome already (skipped), a report to send, or a put.
-_Plan = Skipped | DeadLetter | _Put
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A record bound for a compact object: its line, until the batch's lines are packed."""
+
+    line: CompactLine
+    record_id: str
+    deleted_at: datetime | None
+
+
+class _SharedPut:
+    """One compact object's PUT, made once for every record it holds, by whichever comes first.
+
+    The records of one object are carried out on the mapper's threads, each in its turn; the lock
+    makes the others wait for that one PUT and take its result (None, or the error it raised).
+    """
+
+    def __init__(self, obj: CompactObject) -> None:
+        self.obj = obj
+        self._lock = threading.Lock()
+        self._done = False
+        self._error: Exception | None = None
+
+    def result(self, store: ArchiveStore) -> Exception | None:
+        with self._lock:
+            if not self._done:
+                try:
+                    store.put(self.obj)
+                except Exception as error:  # noqa: BLE001 - each record it holds is settled with it
+                    self._error = error
+                self._done = True
+            return self._error
+
+
+@dataclass(frozen=True, slots=True)
+class _InObject:
+    """A record held by a compact object: settled by that object's one PUT."""
+
+    put: _SharedPut
+    archived: Archived
+
+
+#: What the pure half decided for one record: an outcome already (skipped), a report to send, or a
+#: put (its own object, or a line of a compact object: ``_Line`` until the batch is packed).
+_Plan = Skipped | DeadLetter | _Put | _Line | _InObject
 
 
 @dataclass(frozen=True)
@@ -124,7 +173,7 @@ class Archiver:
     def archive_each(self, records: Sequence[object]) -> Iterator[Outcome]:
         """One outcome per record, in the order given, each as soon as it and those before it are
         settled: the caller can tell when each record was archived without the core reading a clock."""
-        plans = [self._plan(raw, index) for index, raw in enumerate(records)]
+        plans = self._pack([self._plan(raw, index) for index, raw in enumerate(records)], records)
 
         def carry_out(raw: object, index: int) -> Outcome:
             return self._carry_out(raw, index, plans[index])
@@ -149,11 +198,40 @@ class Archiver:
                     if parsed.kind not in policy.capture:
                         reason = f"{parsed.kind} deletion not captured for {parsed.table}"
                         return Skipped(parsed.record_id, reason, parsed.table)
+                    if policy.layout is Layout.COMPACT:
+                        return _Line(compact_line(parsed, policy), parsed.record_id, parsed.deleted_at)
                     obj = build_archive_object(parsed, policy)
                     archived = Archived(parsed.record_id, parsed.table, parsed.encoded_key, obj.key, parsed.deleted_at)
                     return _Put(obj, archived)
         except Exception as error:  # noqa: BLE001 - a bug for one record must not lose the others
             return _internal_error(raw, index, error)
+
+    def _pack(self, plans: list[_Plan], records: Sequence[object]) -> list[_Plan]:
+        """Still pure: the batch's compact lines packed into objects, one per table and hour; each
+        line's record then waits on its object's PUT, or is dead-lettered alone where packing refused it."""
+        lined = [index for index, plan in enumerate(plans) if isinstance(plan, _Line)]
+        if not lined:
+            return plans
+        lines = [plan.line for plan in plans if isinstance(plan, _Line)]
+        try:
+            packing = pack_lines(lines)
+        except Exception as error:  # noqa: BLE001 - a bug in packing must not lose the batch
+            for index in lined:
+                plans[index] = _internal_error(records[index], index, error)
+            return plans
+        puts = [_SharedPut(obj) for obj in packing.objects]
+        for index, line, place in zip(lined, lines, packing.placement, strict=True):
+            plan = plans[index]
+            assert isinstance(plan, _Line)
+            if isinstance(place, str):
+                plans[index] = DeadLetter(
+                    plan.record_id, place, "DuplicateVersion", records[index], line.table, encoded_key=line.encoded_key
+                )
+            else:
+                key = puts[place].obj.key
+                archived = Archived(plan.record_id, line.table, line.encoded_key, key, plan.deleted_at)
+                plans[index] = _InObject(puts[place], archived)
+        return plans
 
     def _carry_out(self, raw: object, index: int, plan: _Plan) -> Outcome:
         """The I/O half: store the object or send the report; whatever fails ends as a dead letter."""
@@ -165,30 +243,24 @@ class Archiver:
                     return self._dead_letter(plan)
                 case _Put():
                     return self._store(plan, raw)
+                case _InObject():
+                    error = plan.put.result(self.store)
+                    if error is None:
+                        return plan.archived
+                    if isinstance(error, StoreUnavailableError | ObjectConflictError):
+                        return self._dead_letter(_refused(error, plan.archived, raw, compact=True))
+                    return self._dead_letter(_internal_error(raw, index, error))
+                case _Line():  # packed before any I/O; never reaches here
+                    raise AssertionError("a compact line was not packed")
         except Exception as error:  # noqa: BLE001 - a bug for one record must not lose the others
             return self._dead_letter(_internal_error(raw, index, error))
 
     def _store(self, plan: _Put, raw: object) -> Outcome:
-        obj, archived = plan.obj, plan.archived
         try:
-            self.store.put(obj)
+            self.store.put(plan.obj)
         except (StoreUnavailableError, ObjectConflictError) as error:
-            if isinstance(error, StoreUnavailableError):
-                reason, attempts = f"archive store unavailable: {error}", error.attempts
-            else:
-                reason, attempts = f"object {error} already holds another deletion", 1
-            letter = DeadLetter(
-                archived.record_id,
-                reason,
-                type(error).__name__,
-                raw,
-                archived.table,
-                attempts,
-                obj.key,
-                archived.encoded_key,
-            )
-            return self._dead_letter(letter)
-        return archived
+            return self._dead_letter(_refused(error, plan.archived, raw))
+        return plan.archived
 
     def _dead_letter(self, letter: DeadLetter) -> Outcome:
         try:
@@ -196,6 +268,28 @@ class Archiver:
         except DeadLetterUnavailableError as error:
             return Failed(letter.record_id, f"{letter.reason}; and the dead-letter queue failed: {error}", letter.table)
         return DeadLettered(letter.record_id, letter.reason, letter.table)
+
+
+def _refused(
+    error: StoreUnavailableError | ObjectConflictError, archived: Archived, raw: object, *, compact: bool = False
+) -> DeadLetter:
+    """The letter for a record whose object the store did not take, naming the object and why."""
+    if isinstance(error, StoreUnavailableError):
+        reason, attempts = f"archive store unavailable: {error}", error.attempts
+    elif compact:
+        reason, attempts = f"compact object {error} already holds other lines", 1
+    else:
+        reason, attempts = f"object {error} already holds another deletion", 1
+    return DeadLetter(
+        archived.record_id,
+        reason,
+        type(error).__name__,
+        raw,
+        archived.table,
+        attempts,
+        archived.object_key,
+        archived.encoded_key,
+    )
 
 
 def _internal_error(raw: object, index: int, error: Exception) -> DeadLetter:
