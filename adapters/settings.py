@@ -13,7 +13,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from adapters.aws.names import check_bucket_name, check_table_name
-from archiver.policy import MAX_PREFIX_BYTES, DeletionKind, Policies, TablePolicy, check_prefix
+from archiver.policy import MAX_PREFIX_BYTES, DeletionKind, Layout, Policies, TablePolicy, check_prefix
 
 __all__ = ["ENV_PREFIX", "Settings", "SettingsError", "load_settings"]
 
@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     ttl_attribute: str | None = Field(None, description="The table's TTL attribute, if it has one.")
     drop_attributes: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(), description="Comma-separated top-level attributes to leave out of the archive."
+    )
+    layout: Layout = Field(
+        Layout.OBJECTS, description="objects: one object per deletion; compact: one gzip object per batch and hour."
     )
     kms_key_id: str | None = Field(None, description="KMS key for SSE-KMS; SSE-S3 when unset.")
     max_concurrency: int = Field(8, ge=1, le=64, description="Records of one batch archived at once.")
@@ -88,6 +91,7 @@ class Settings(BaseSettings):
             capture=self.capture,
             ttl_attribute=self.ttl_attribute,
             drop_attributes=self.drop_attributes,
+            layout=self.layout,
         )
         return Policies(default=policy, fallback_table=self.table)
 

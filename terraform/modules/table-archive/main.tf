@@ -159,6 +159,7 @@ resource "aws_lambda_function" "this" {
       ARCHIVER_CAPTURE           = join(",", sort(var.capture))
       ARCHIVER_TTL_ATTRIBUTE     = var.ttl_attribute == null ? "" : var.ttl_attribute
       ARCHIVER_DROP_ATTRIBUTES   = join(",", sort(var.drop_attributes))
+      ARCHIVER_LAYOUT            = "objects" # the table's `layout` once the module takes it (issue 14)
       ARCHIVER_KMS_KEY_ID        = var.kms_key_arn
       ARCHIVER_MAX_CONCURRENCY   = tostring(var.max_concurrency)
       ARCHIVER_LOG_LEVEL         = var.log_level
