@@ -9,17 +9,21 @@ cannot drift apart.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import signal
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from adapters.aws.clients import aws_clients
 from adapters.config import load_config
+from adapters.local.deliveries import DEFAULT_BATCH_SIZE, Batching, Delivery
 from adapters.local.embedded import embedded_aws
+from archiver.policy import Layout, Policies
 
 if TYPE_CHECKING:
     import argparse
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
 
     from adapters.aws.clients import AwsClients
     from adapters.aws.s3_store import S3ArchiveStore
-    from adapters.config import EnvironmentConfig
+    from adapters.config import EnvironmentConfig, TableConfig
     from adapters.local.local_pipe import LocalPipe, Tally
     from adapters.local.stream_reader import StartFrom, StreamReader
     from archiver.ports import DeadLetterSink
@@ -67,11 +71,28 @@ class App:
         from adapters.local.provisioning import queue_url  # noqa: PLC0415
         from archiver.service import Archiver  # noqa: PLC0415
 
-        policies = self.config.policies()
+        policies = self.policies()
         if dead_letters is None:
             overflow = S3DeadLetterOverflow(self.clients.s3, self.config.bucket, policies=policies)
             dead_letters = SQSDeadLetterSink(self.clients.sqs, queue_url(self.clients, self.config), overflow=overflow)
         return Archiver(store=self.store(), dead_letters=dead_letters, policies=policies, mapper=mapper)
+
+    def policies(self) -> Policies:
+        """Each configured table's policy, with the layout its YAML names.
+
+        Integration note: until ``adapters.config.TableConfig`` has ``layout`` (issue 14), it is
+        read with ``getattr`` here; once ``TableConfig.policy()`` sets it, this is ``config.policies()``.
+        """
+        return Policies(
+            tables={
+                t.name: dataclasses.replace(t.policy(), layout=Layout(getattr(t, "layout", Layout.OBJECTS)))
+                for t in self.config.tables
+            }
+        )
+
+    def batching(self) -> dict[str, Batching]:
+        """How each table's deletions reach the handler locally: its YAML ``delivery`` and ``batch``."""
+        return {t.name: table_batching(t) for t in self.config.tables}
 
     def local_pipe(
         self,
@@ -83,13 +104,15 @@ class App:
         warn: Callable[[str], None] = say,
         progress: Callable[[str], None] | None = None,
     ) -> LocalPipe:
-        """The local stand-in for pipe + bus + rule, delivering to the Lambda handler's own code."""
-        from adapters.delivery import handle  # noqa: PLC0415 - imports structlog and the store
+        """The local stand-in for the pipe (+ bus + rule) or the event source mapping, delivering to the
+        Lambda handler's own code. A batch's records are archived ``concurrency`` at once, as the
+        function's pool does; a bus delivery's one record runs inline, as in the function."""
+        from adapters.delivery import RecordMapper, handle  # noqa: PLC0415 - imports structlog and the store
         from adapters.local.checkpoints import Checkpoints  # noqa: PLC0415
         from adapters.local.local_pipe import LocalPipe  # noqa: PLC0415
         from adapters.local.stream_reader import StartFrom  # noqa: PLC0415
 
-        archiver = self.archiver(tally.mapper)
+        archiver = self.archiver(tally.counting(RecordMapper(_pool(concurrency))))
         return LocalPipe(
             self.stream_reader(),
             functools.partial(handle, archiver=archiver),
@@ -106,6 +129,25 @@ class App:
 
         # moto sends binary stream keys base64-encoded twice; AWS does not.
         return StreamReader(self.clients.dynamodbstreams, binary_keys_double_encoded=_is_local_endpoint())
+
+
+def table_batching(table: TableConfig) -> Batching:
+    """``table``'s delivery and batch, as the local pipe delivers them.
+
+    Integration note: ``delivery: stream`` and ``batch`` / ``effective_batch`` (size,
+    window_seconds) come with issue 14's configuration fields; until then they are read with
+    ``getattr``, and a table without them is delivered as ``bus`` (or batches of 100, no window).
+    """
+    batch = getattr(table, "effective_batch", None)
+    size = getattr(batch, "size", None) or DEFAULT_BATCH_SIZE
+    window = getattr(batch, "window_seconds", None) or 0.0
+    return Batching(Delivery(getattr(table, "delivery", Delivery.BUS)), int(size), float(window))
+
+
+@functools.cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """One pool per size for the process, as the function keeps one: threads start on first use."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="archiver-batch")
 
 
 def _is_local_endpoint() -> bool:
