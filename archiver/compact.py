@@ -58,7 +58,8 @@ __all__ = [
     "versions_in_name",
 ]
 
-#: zlib's default: about as small as 9 on JSON lines, at a fraction of its CPU (bench/bench_compact.py).
+#: zlib's default. On 1,000 lines of ~1 KB items: 5% larger than level 9 at 40% of its CPU, 25%
+#: smaller than level 1 at 2.5 times its CPU (about 13 ms a batch; parsing the records costs 10 times that).
 COMPRESS_LEVEL = 6
 _DIGEST_LENGTH = 16
 _NAME = re.compile(rf"(?P<first>.{{{VERSION_LENGTH}}})-(?P<last>.{{{VERSION_LENGTH}}})-[0-9a-f]{{{_DIGEST_LENGTH}}}")
