@@ -28,7 +28,7 @@ class _Batch:
 @pytest.fixture
 def compact_orders(environment: LocalEnvironment, monkeypatch: pytest.MonkeyPatch) -> LocalEnvironment:
     """The environment with its orders table set to ``layout: compact``, ``delivery: stream``,
-    ``batch: {size: 7}``.
+    ``batch: {size: 7}``, and its sessions table to ``layout: compact`` alone (delivery bus).
 
     Integration note: these are issue 14's YAML fields, which ``adapters.config.TableConfig`` does not
     declare yet; until it does they are set on the loaded configuration here. Once it does, write them
@@ -39,7 +39,10 @@ def compact_orders(environment: LocalEnvironment, monkeypatch: pytest.MonkeyPatc
     def load_with_compact_orders(path: Any) -> EnvironmentConfig:
         config = load(path)
         update = {"layout": "compact", "delivery": "stream", "effective_batch": _Batch()}
-        tables = [t.model_copy(update=update) if t.name == environment.orders else t for t in config.tables]
+        tables = [
+            t.model_copy(update=update if t.name == environment.orders else {"layout": "compact"})
+            for t in config.tables
+        ]
         return config.model_copy(update={"tables": tables})
 
     monkeypatch.setattr(cli_app, "load_config", load_with_compact_orders)
@@ -86,5 +89,11 @@ def test_run_with_stream_delivery_archives_every_deletion_exactly_once_in_compac
     assert Counter(encoded_key for encoded_key, _ in versions) == made
     assert len(lines) == len(versions) == 30  # a clean run writes no deletion twice
     assert len(keys) >= 5  # batches of 7: one object per batch (and hour)
-    summary = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[1:]}
+    out, err = capsys.readouterr()
+    summary = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
     assert summary[env.orders] == ["30", "0", "0", "0"]
+    warnings = [line for line in err.splitlines() if line.startswith("WARNING")]
+    assert warnings == [
+        f"WARNING table {env.sessions}: layout compact with delivery bus writes one compact object per "
+        "deletion (the bus delivers one record per call); use delivery direct or stream"
+    ]
