@@ -159,6 +159,10 @@ class Archiver:
     CPU's caches; interleaved with the store's I/O code in worker threads, the same work cost
     about three times the CPU (``bench/bench_handler.py``). The objects of a batch are then held
     at once, which a delivery's own size bounds (a Lambda payload is at most 6 MB).
+
+    On a compact table the pure half ends by packing the batch's lines into one object per hour
+    (``_pack``); in the I/O half each record of an object waits for that object's one PUT, which
+    the first of them to run makes, and takes its result as its own outcome.
     """
 
     store: ArchiveStore
