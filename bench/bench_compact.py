@@ -59,6 +59,7 @@ from bench.bench_handler import (  # noqa: E402
     BUCKET,
     QUEUE,
     REGION,
+    Timing,
     environment,
     free_port,
     hold_puts,
@@ -140,20 +141,6 @@ class Contender:
     kind: str  # "compact", "objects", "raw" or "core": what the ratios compare; others are extra rows
     prepare: Callable[[list[dict[str, Any]]], Callable[[], object]]
     batches: int = 1  # batches per round, each of --batch records
-
-
-@dataclass
-class Timing:
-    wall: list[float] = field(default_factory=list)  # seconds per record, per round
-    cpu: list[float] = field(default_factory=list)
-
-    @property
-    def rate(self) -> float:
-        return 1 / min(self.wall)
-
-    @property
-    def cpu_ms(self) -> float:
-        return min(self.cpu) * 1000
 
 
 def contenders(clients: Any, queue_url: str, pool: ThreadPoolExecutor) -> list[Contender]:

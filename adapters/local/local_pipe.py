@@ -329,19 +329,11 @@ class LocalPipe:
                 sequence = str(records[failed_at - 1]["dynamodb"]["SequenceNumber"])
                 self._checkpoints.advance(source.stream_arn, source.table, shard.shard_id, sequence)
             records = records[failed_at:]
-            if stop.is_set():
-                self.unfinished += len(records)
-                self._warn(
-                    f"WARNING table {source.table}: stopping with {len(records)} record(s) not archived; "
-                    "the checkpoint stays before them, so the next run retries them"
-                )
+            why = f"a batch was not all archived ({error}); its first failed record and those after it ({len(records)})"
+            next_delay = self._back_off(source.table, len(records), why, delay, stop)
+            if next_delay is None:
                 return False
-            self._warn(
-                f"WARNING table {source.table}: a batch was not all archived ({error}); retrying it from its "
-                f"first failed record ({len(records)} record(s)) in {delay:.1f} s, checkpoint held before them"
-            )
-            stop.wait(delay)
-            delay = min(delay * 2, self._max_backoff)
+            delay = next_delay
 
     def _invoke(self, source: PipeSource, records: list[dict[str, Any]]) -> tuple[str, int | None]:
         """Hand one batch to the handler: why not all of it was taken, and where its retry starts (None: all was)."""
@@ -391,19 +383,25 @@ class LocalPipe:
                 self._checkpoints.advance(source.stream_arn, source.table, shard.shard_id, sequence)
             if not errors:
                 return True
-            if stop.is_set():
-                self.unfinished += len(errors)
-                self._warn(
-                    f"WARNING table {source.table}: stopping with {len(errors)} record(s) not archived; "
-                    "the checkpoint stays before them, so the next run retries them"
-                )
+            why = f"{len(errors)} record(s) neither archived nor dead-lettered ({errors[0]})"
+            next_delay = self._back_off(source.table, len(errors), why, delay, stop)
+            if next_delay is None:
                 return False
+            delay = next_delay
+
+    def _back_off(self, table: str, owed: int, why: str, delay: float, stop: threading.Event) -> float | None:
+        """After a delivery that left ``owed`` records: None when stopping (they are counted as
+        unfinished and reported), else the next delay, once this one is waited out."""
+        if stop.is_set():
+            self.unfinished += owed
             self._warn(
-                f"WARNING table {source.table}: {len(errors)} record(s) neither archived nor dead-lettered "
-                f"({errors[0]}); retrying in {delay:.1f} s, checkpoint held before them"
+                f"WARNING table {table}: stopping with {owed} record(s) not archived; "
+                "the checkpoint stays before them, so the next run retries them"
             )
-            stop.wait(delay)
-            delay = min(delay * 2, self._max_backoff)
+            return None
+        self._warn(f"WARNING table {table}: {why}; retrying in {delay:.1f} s, checkpoint held before them")
+        stop.wait(delay)
+        return min(delay * 2, self._max_backoff)
 
     def _deliver_one(self, record: dict[str, Any], table: str) -> str | None:
         """None once the handler took the record, else why not."""
