@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from archiver.archive import ArchiveObject, build_archive_object
 from archiver.compact import CompactLine, CompactObject, compact_line, pack_lines
@@ -122,6 +122,12 @@ class _SharedPut:
         self._done = False
         self._error: Exception | None = None
 
+    @property
+    def stored(self) -> bool:
+        """Whether the PUT was made, and the store took the object."""
+        with self._lock:
+            return self._done and self._error is None
+
     def result(self, store: ArchiveStore) -> Exception | None:
         with self._lock:
             if not self._done:
@@ -150,8 +156,11 @@ _Plan = Skipped | DeadLetter | _Put | _Line | _InObject
 class Archiver:
     """The application service: wires the decisions to the ports.
 
-    ``mapper`` runs the per-record I/O; the composition root passes a bounded thread pool's
-    ``map`` so a batch's writes overlap, tests pass nothing and get the built-in ``map``.
+    ``mapper`` runs the per-record I/O, ``fn(record, index)`` for each, results in order; the
+    composition root passes a bounded thread pool's ``map`` so a batch's writes overlap, tests
+    pass nothing and get the built-in ``map``. Records whose outcome needs no I/O of their own
+    (skipped, or held by a compact object that was stored) are settled without it: handing each
+    to a pool thread would cost more CPU than the rest of their handling.
 
     A batch goes in two halves. First the pure one, for every record in turn in the caller's
     thread: parse, decide, build the archive object. Then the I/O, through ``mapper``: store, or
@@ -161,14 +170,15 @@ class Archiver:
     at once, which a delivery's own size bounds (a Lambda payload is at most 6 MB).
 
     On a compact table the pure half ends by packing the batch's lines into one object per hour
-    (``_pack``); in the I/O half each record of an object waits for that object's one PUT, which
-    the first of them to run makes, and takes its result as its own outcome.
+    (``_pack``). The I/O half starts with those objects' PUTs, each carried by its first record
+    through ``mapper``; every record of an object then takes its PUT's result as its own outcome
+    (a failed PUT: each of them is dead-lettered, through ``mapper``).
     """
 
     store: ArchiveStore
     dead_letters: DeadLetterSink
     policies: Policies = field(default_factory=Policies)
-    mapper: Callable[..., Iterator[Outcome]] = map
+    mapper: Callable[..., Iterator[Any]] = map
 
     def archive(self, records: Sequence[object]) -> list[Outcome]:
         """One outcome per record, in the order given."""
@@ -178,11 +188,15 @@ class Archiver:
         """One outcome per record, in the order given, each as soon as it and those before it are
         settled: the caller can tell when each record was archived without the core reading a clock."""
         plans = self._pack([self._plan(raw, index) for index, raw in enumerate(records)], records)
+        self._put_compact_objects(plans, records)
+        settled = [_settled(plan) for plan in plans]
+        pending = [index for index, outcome in enumerate(settled) if outcome is None]
 
         def carry_out(raw: object, index: int) -> Outcome:
             return self._carry_out(raw, index, plans[index])
 
-        return self.mapper(carry_out, records, range(len(records)))
+        carried: Iterator[Outcome] = self.mapper(carry_out, [records[index] for index in pending], pending)
+        return (outcome if outcome is not None else next(carried) for outcome in settled)
 
     def dead_letter_event(self, event: object, reason: str) -> Outcome:
         """Report a whole event that holds no records we can read (an unknown envelope)."""
@@ -237,6 +251,22 @@ class Archiver:
                 plans[index] = _InObject(puts[place], archived)
         return plans
 
+    def _put_compact_objects(self, plans: list[_Plan], records: Sequence[object]) -> None:
+        """Each compact object's one PUT, carried by its first record; at once, through ``mapper``."""
+        firsts: dict[_SharedPut, int] = {}
+        for index, plan in enumerate(plans):
+            if isinstance(plan, _InObject):
+                firsts.setdefault(plan.put, index)
+        carriers = list(firsts.values())
+
+        def put(_raw: object, index: int) -> Exception | None:
+            plan = plans[index]
+            assert isinstance(plan, _InObject)
+            return plan.put.result(self.store)
+
+        for _ in self.mapper(put, [records[index] for index in carriers], carriers):
+            pass
+
     def _carry_out(self, raw: object, index: int, plan: _Plan) -> Outcome:
         """The I/O half: store the object or send the report; whatever fails ends as a dead letter."""
         try:
@@ -272,6 +302,15 @@ class Archiver:
         except DeadLetterUnavailableError as error:
             return Failed(letter.record_id, f"{letter.reason}; and the dead-letter queue failed: {error}", letter.table)
         return DeadLettered(letter.record_id, letter.reason, letter.table)
+
+
+def _settled(plan: _Plan) -> Outcome | None:
+    """The outcome of a record that needs no I/O of its own (anymore), else None."""
+    if isinstance(plan, Skipped):
+        return plan
+    if isinstance(plan, _InObject) and plan.put.stored:
+        return plan.archived
+    return None
 
 
 def _refused(

@@ -112,10 +112,10 @@ class App:
         from adapters.local.local_pipe import LocalPipe  # noqa: PLC0415
         from adapters.local.stream_reader import StartFrom  # noqa: PLC0415
 
-        archiver = self.archiver(tally.counting(RecordMapper(_pool(concurrency))))
+        archiver = self.archiver(RecordMapper(_pool(concurrency)))
         return LocalPipe(
             self.stream_reader(),
-            functools.partial(handle, archiver=archiver),
+            functools.partial(handle, archiver=archiver, metrics=tally),
             Checkpoints.load(state_path),
             start=start or StartFrom.TRIM_HORIZON,
             concurrency=concurrency,

@@ -1,19 +1,17 @@
-"""Tally: the local run's outcomes per table, counted as the handler's Archiver produces them."""
+"""Tally: the local run's outcomes per table, counted from each handler call's outcomes."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from archiver.service import Archived, DeadLettered, Failed, Skipped
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Sequence
 
     from archiver.service import Outcome
-
-    Mapper = Callable[..., Iterator[Any]]
 
 __all__ = ["OUTCOMES", "Tally"]
 
@@ -21,25 +19,16 @@ OUTCOMES = ("archived", "skipped", "dead_lettered", "failed")
 
 
 class Tally:
-    """Outcomes per table, counted as the archiver produces them; its ``mapper`` goes into Archiver."""
+    """Outcomes per table; passed to the handler as its ``metrics``, it counts every outcome of every call."""
 
     def __init__(self) -> None:
         self._counts: dict[str, Counter[str]] = {}
         self._lock = threading.Lock()
 
-    def mapper(self, function: Callable[..., Outcome], *iterables: Iterable[Any]) -> Iterator[Outcome]:
-        """``map`` that counts each outcome on the way out."""
-        return self.counting(map)(function, *iterables)
-
-    def counting(self, inner: Mapper) -> Mapper:
-        """``inner`` (a thread pool's mapper, say) counting each outcome on the way out."""
-
-        def mapper(function: Callable[..., Outcome], *iterables: Iterable[Any]) -> Iterator[Outcome]:
-            for outcome in inner(function, *iterables):
-                self.add(outcome)
-                yield outcome
-
-        return mapper
+    def publish(self, outcomes: Sequence[Outcome], settled_at: Sequence[float]) -> None:
+        """Count one handler call's outcomes: the handler's ``metrics`` (``adapters.metrics.Metrics``)."""
+        for outcome in outcomes:
+            self.add(outcome)
 
     def add(self, outcome: Outcome) -> None:
         match outcome:

@@ -31,7 +31,7 @@ def test_the_compact_bench_compares_every_path_and_both_layouts_storage() -> Non
         "raw boto3 put_object, one object per record",
         "core alone: parse, build, compress (no I/O)",
         "handler, objects layout, one ESM batch",
-        "handler, compact layout, 8 ESM batches in flight",
+        "handler, compact layout, 2 ESM batches in flight",
     ]
     storage = {row[0].strip(): row[1].strip() for row in rows if len(row) == 4 and row[0].strip() != "layout"}
     assert storage == {"objects": "1,000,000", "compact": f"{1_000_000 // 12:,}"}

@@ -13,7 +13,7 @@ from adapters.delivery import RecordMapper, handle
 from archiver.layouts import read_compact_key
 from archiver.policy import Layout, Policies, TablePolicy
 from archiver.service import Archived, Archiver, DeadLettered, Failed, summarise
-from tests.builders import ARN, remove_record
+from tests.builders import ARN, insert_record, remove_record
 from tests.fakes import FakeArchiveStore, FakeDeadLetterSink
 
 if TYPE_CHECKING:
@@ -167,3 +167,37 @@ def test_a_pipe_batch_near_6_mb_is_archived_in_one_object_per_hour(store, letter
     assert answer == {"batchItemFailures": []}
     (body,) = store.objects.values()
     assert len(_lines(body)) == 58 and len(body) < 200_000  # the padding compresses
+
+
+class _CountingMapper:
+    """The built-in ``map``, recording how many items each call was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def __call__(self, fn, *iterables):  # type: ignore[no-untyped-def]
+        self.calls.append(len(iterables[0]))
+        return map(fn, *iterables)
+
+
+def test_a_stored_compact_batch_puts_through_the_mapper_and_settles_its_records_without_it(store, letters) -> None:
+    # given a batch of 100 deletions in two hours, and an INSERT
+    mapper = _CountingMapper()
+    records = [_removal(n, at=HOUR + 3000 + n * 10) for n in range(100)] + [insert_record()]
+
+    outcomes = Archiver(store, letters, COMPACT, mapper=mapper).archive(records)
+
+    # then the mapper ran the two PUTs, and no record needed a call of its own
+    assert summarise(outcomes) == {"archived": 100, "skipped": 1, "dead_lettered": 0, "failed": 0}
+    assert mapper.calls == [2, 0]
+
+
+def test_when_a_put_fails_its_records_are_dead_lettered_through_the_mapper(letters) -> None:
+    mapper = _CountingMapper()
+
+    outcomes = Archiver(FakeArchiveStore(fail_next=1), letters, COMPACT, mapper=mapper).archive(
+        [_removal(n) for n in range(5)]
+    )
+
+    assert [type(o) for o in outcomes] == [DeadLettered] * 5
+    assert mapper.calls == [1, 5]
