@@ -61,6 +61,31 @@ def test_a_line_is_the_objects_body_plus_its_version() -> None:
     assert line["deletion"] == {"kind": "ttl", "evidence": "userIdentity"} and line["droppedAttributes"] == ["secret"]
 
 
+#: An objects body as written before the compact layout existed (archiver/archive.py at cd6beb8):
+#: sharing the body's code with the compact lines must not change one byte of it.
+OBJECTS_BODY = (
+    '{"deletedAt":"2023-11-14T22:13:20Z","deletion":{"evidence":"userIdentity","kind":"ttl"},'
+    '"droppedAttributes":["secret"],"encodedKey":"PK(S)USER!23123*SK(S)PROFILE","image":{"PK":{"S":"USER#123"},'
+    '"SK":{"S":"PROFILE"},"n":{"N":"1.50"},"note":{"S":"café \u2028 \\ud800"}},"imageMissing":false,'
+    '"key":{"PK":{"S":"USER#123"},"SK":{"S":"PROFILE"}},"schemaVersion":1,"stream":{"approximateCreationDateTime":'
+    '1700000000,"eventID":"e1","eventSourceARN":"arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/'
+    '2024-01-01T00:00:00.000","region":"eu-west-1","sequenceNumber":"111100000000000000001","streamViewType":'
+    '"NEW_AND_OLD_IMAGES"},"table":"orders"}'
+).encode()
+
+
+def test_the_objects_layout_writes_the_same_bytes_as_before() -> None:
+    image = {"PK": {"S": "USER#123"}, "SK": {"S": "PROFILE"}, "n": {"N": "1.50"}, "note": {"S": "café \u2028 \ud800"}}
+    record = remove_record(ttl=True, old_image={**image, "secret": {"S": "x"}})
+    item = read_record(record, Policies())
+    assert isinstance(item, DeletedItem)
+
+    obj = build_archive_object(item, TablePolicy(drop_attributes=frozenset({"secret"})))
+
+    assert obj.body == OBJECTS_BODY
+    assert obj.key.endswith("/20231114T221320Z-0000000000000000000111100000000000000001-8b5cc4df7eec7d32.json")
+
+
 def test_a_batch_in_one_hour_is_one_gzip_object_readable_whole_by_ordinary_readers() -> None:
     packing = pack_lines(_lines([_removal(n) for n in range(1, 4)]))
 
