@@ -83,12 +83,10 @@ class App:
         Integration note: until ``adapters.config.TableConfig`` has ``layout`` (issue 14), it is
         read with ``getattr`` here; once ``TableConfig.policy()`` sets it, this is ``config.policies()``.
         """
-        return Policies(
-            tables={
-                t.name: dataclasses.replace(t.policy(), layout=Layout(getattr(t, "layout", Layout.OBJECTS)))
-                for t in self.config.tables
-            }
-        )
+        policies = self.config.policies()
+        layouts = {t.name: Layout(getattr(t, "layout", Layout.OBJECTS)) for t in self.config.tables}
+        tables = {name: dataclasses.replace(policy, layout=layouts[name]) for name, policy in policies.tables.items()}
+        return dataclasses.replace(policies, tables=tables)
 
     def batching(self) -> dict[str, Batching]:
         """How each table's deletions reach the handler locally: its YAML ``delivery`` and ``batch``."""
