@@ -7,13 +7,13 @@ than archiving under a setting nobody meant.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from adapters.aws.names import check_bucket_name, check_table_name
-from archiver.policy import MAX_PREFIX_BYTES, DeletionKind, Policies, TablePolicy, check_prefix
+from archiver.policy import MAX_PREFIX_BYTES, DeletionKind, Layout, Policies, TablePolicy, check_prefix
 
 __all__ = ["ENV_PREFIX", "Settings", "SettingsError", "load_settings"]
 
@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     drop_attributes: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(), description="Comma-separated top-level attributes to leave out of the archive."
     )
+    layout: Layout = Field(
+        Layout.OBJECTS, description="objects: one object per deletion; compact: one gzip object per batch and hour."
+    )
     kms_key_id: str | None = Field(None, description="KMS key for SSE-KMS; SSE-S3 when unset.")
     max_concurrency: int = Field(8, ge=1, le=64, description="Records of one batch archived at once.")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Log level.")
@@ -57,9 +60,6 @@ class Settings(BaseSettings):
         max_length=255,
         pattern="^[0-9A-Za-z._/#: -]+$",
         description="CloudWatch namespace of the EMF metrics the function writes (not AWS/..., reserved).",
-    )
-    layout: Literal["objects", "compact"] = Field(
-        "objects", description="objects: one object per deletion; compact: one file per batch."
     )
 
     _split_capture = field_validator("capture", "drop_attributes", mode="before")(_split)
@@ -101,6 +101,7 @@ class Settings(BaseSettings):
             capture=self.capture,
             ttl_attribute=self.ttl_attribute,
             drop_attributes=self.drop_attributes,
+            layout=self.layout,
         )
         return Policies(default=policy, fallback_table=self.table)
 

@@ -37,8 +37,10 @@ __all__ = [
     "VERSION_LENGTH",
     "ArchiveBodyError",
     "ArchiveObject",
+    "body_fields",
     "build_archive_object",
     "dead_letter_key",
+    "encode_body",
     "escape_lone_surrogates",
     "key_folder",
     "read_archive_body",
@@ -97,7 +99,12 @@ def version_of(item: DeletedItem) -> str:
     return f"{stamp}-{item.sequence_number:040d}-{item.event_id_digest}"
 
 
-def _body(item: DeletedItem, policy: TablePolicy) -> dict[str, Any]:
+def body_fields(item: DeletedItem, policy: TablePolicy) -> dict[str, Any]:
+    """What an archive body says about ``item`` under ``policy``, as a JSON-ready dict.
+
+    Both layouts write it: an ``objects`` object is exactly this, a ``compact`` line is this plus
+    its ``version`` (``archiver/compact.py``), so a reader of either sees the same fields.
+    """
     key_names = set(item.key)
     dropped = sorted(name for name in policy.drop_attributes if name in item.image and name not in key_names)
     image = None if item.image_missing else {n: v for n, v in item.image.items() if n not in dropped}
@@ -132,14 +139,21 @@ def escape_lone_surrogates(json_text: str) -> str:
     return _SURROGATE.sub(lambda lone: f"\\u{ord(lone[0]):04x}", json_text)
 
 
+def encode_body(fields: dict[str, Any]) -> bytes:
+    """``fields`` as the archive writes JSON: sorted keys, no spaces, UTF-8, lone surrogates escaped.
+
+    Deterministic (the same fields give the same bytes), so a redelivery writes what was written.
+    """
+    text = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return escape_lone_surrogates(text).encode("utf-8")
+
+
 def build_archive_object(item: DeletedItem, policy: TablePolicy) -> ArchiveObject:
     """The object that archives ``item`` under ``policy``; the same item always gives the same object."""
     key = f"{key_folder(policy.prefix, item.table, item.encoded_key)}{version_of(item)}.json"
-    body = json.dumps(_body(item, policy), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    body = escape_lone_surrogates(body)
     return ArchiveObject(
         key=key,
-        body=body.encode("utf-8"),
+        body=encode_body(body_fields(item, policy)),
         table=item.table,
         encoded_key=item.encoded_key,
         kind=item.kind.value,

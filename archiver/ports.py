@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from archiver.archive import ArchiveObject
+    from archiver.compact import CompactObject
     from archiver.dead_letters import StreamRange
     from archiver.listing import ArchiveName
 
@@ -92,8 +93,8 @@ class DeadLetter:
 class ArchiveStore(Protocol):
     """Where archive objects live. Writing an identical object twice is a success."""
 
-    def put(self, obj: ArchiveObject) -> None:
-        """Store ``obj`` unless its key exists; never overwrite.
+    def put(self, obj: ArchiveObject | CompactObject) -> None:
+        """Store ``obj`` (one deletion, or a compact layout's batch of lines) unless its key exists; never overwrite.
 
         Raises:
             StoreUnavailableError: it could not be written.

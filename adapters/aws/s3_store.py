@@ -35,6 +35,7 @@ import structlog
 from botocore.exceptions import ClientError
 
 from adapters.aws.retries import AWSCallError, RetryPolicy, error_code, http_status
+from archiver.compact import CompactObject
 from archiver.ports import ObjectConflictError, ObjectNotFoundError, StoreUnavailableError
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from archiver.archive import ArchiveObject
 
 __all__ = [
+    "COMPACT_CONTENT_TYPE",
     "METADATA_KIND",
     "S3ArchiveStore",
     "already_exists",
@@ -52,6 +54,8 @@ __all__ = [
 ]
 
 METADATA_KIND = "archiver-deletion-kind"
+#: A compact object is a gzip file (of JSON lines); see ``S3ArchiveStore.put`` for why not Content-Encoding.
+COMPACT_CONTENT_TYPE = "application/gzip"
 _ALREADY_EXISTS = "PreconditionFailed"
 T = TypeVar("T")
 _log = structlog.get_logger("adapters.aws.s3_store")
@@ -87,14 +91,26 @@ class S3ArchiveStore:
         self._page_size = page_size
         self._encryption = encryption_parameters(kms_key_id)
 
-    def put(self, obj: ArchiveObject) -> None:
-        """Write ``obj`` unless its key exists; then the stored body must be ``obj``'s.
+    def put(self, obj: ArchiveObject | CompactObject) -> None:
+        """Write ``obj`` unless its key exists; then the stored body must be ``obj``'s (this deletion,
+        or this batch, archived already).
+
+        A compact object is stored as the gzip file it is: ``Content-Type: application/gzip`` and no
+        ``Content-Encoding``. With ``Content-Encoding: gzip`` browsers, ``curl --compressed`` and
+        other HTTP clients would unpack it on download, so a ``.jsonl.gz`` would arrive as plain JSON
+        lines of another length than stored; without it, what is downloaded is what S3 holds.
+        It carries no metadata: its lines mix deletion kinds, and each line says its own.
 
         Raises:
             ObjectConflictError: the key holds another body (kept as it is).
             StoreUnavailableError: it could not be written, or the existing object not read.
         """
-        context = {"table": obj.table, "encoded_key": obj.encoded_key, "object_key": obj.key}
+        if isinstance(obj, CompactObject):
+            context: dict[str, Any] = {"table": obj.table, "object_key": obj.key, "lines": obj.lines}
+            headers: dict[str, Any] = {"ContentType": COMPACT_CONTENT_TYPE}
+        else:
+            context = {"table": obj.table, "encoded_key": obj.encoded_key, "object_key": obj.key}
+            headers = {"ContentType": "application/json", "Metadata": _metadata(obj)}
 
         def attempt() -> bool:
             try:
@@ -102,9 +118,8 @@ class S3ArchiveStore:
                     Bucket=self.bucket,
                     Key=obj.key,
                     Body=obj.body,
-                    ContentType="application/json",
                     IfNoneMatch="*",
-                    Metadata=_metadata(obj),
+                    **headers,
                     **self._encryption,
                 )
             except ClientError as error:

@@ -14,11 +14,13 @@ import os
 import signal
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from adapters.aws.clients import aws_clients
 from adapters.config import load_config
+from adapters.local.deliveries import Batching, Delivery
 from adapters.local.embedded import embedded_aws
 
 if TYPE_CHECKING:
@@ -29,9 +31,10 @@ if TYPE_CHECKING:
     from adapters.aws.clients import AwsClients
     from adapters.aws.s3_store import S3ArchiveStore
     from adapters.aws.stream_reader import StartFrom, StreamReader
-    from adapters.config import EnvironmentConfig
+    from adapters.config import EnvironmentConfig, TableConfig
     from adapters.local.local_pipe import LocalPipe, Tally
-    from archiver.ports import DeadLetterSink
+    from archiver.policy import Policies
+    from archiver.ports import DeadLetterSink, Mapper
     from archiver.service import Archiver
 
 __all__ = ["App", "open_app", "say", "stop_on_ctrl_c"]
@@ -54,12 +57,13 @@ class App:
 
         return S3ArchiveStore(self.clients.s3, self.config.bucket)
 
-    def archiver(self, dead_letters: DeadLetterSink | None = None) -> Archiver:
+    def archiver(self, mapper: Mapper = map, dead_letters: DeadLetterSink | None = None) -> Archiver:
         """The Archiver for every configured table: S3 store and the SQS dead letters the config names.
 
         A letter too large for the queue is kept whole in the bucket (``<table>/_dead-letters/``).
 
         Args:
+            mapper: runs a batch's I/O (the local pipe passes a pool's, as the function does).
             dead_letters: where letters go instead (redrive keeps them, to leave their message be).
         """
         from adapters.aws.s3_dead_letters import S3DeadLetterOverflow  # noqa: PLC0415 - only `run` needs it
@@ -67,11 +71,19 @@ class App:
         from adapters.local.provisioning import queue_url  # noqa: PLC0415
         from archiver.service import Archiver  # noqa: PLC0415
 
-        policies = self.config.policies()
+        policies = self.policies()
         if dead_letters is None:
             overflow = S3DeadLetterOverflow(self.clients.s3, self.config.bucket, policies=policies)
             dead_letters = SQSDeadLetterSink(self.clients.sqs, queue_url(self.clients, self.config), overflow=overflow)
-        return Archiver(store=self.store(), dead_letters=dead_letters, policies=policies)
+        return Archiver(store=self.store(), dead_letters=dead_letters, policies=policies, mapper=mapper)
+
+    def policies(self) -> Policies:
+        """Each configured table's policy, with the layout its YAML names."""
+        return self.config.policies()
+
+    def batching(self) -> dict[str, Batching]:
+        """How each table's deletions reach the handler locally: its YAML ``delivery`` and ``batch``."""
+        return {t.name: table_batching(t) for t in self.config.tables}
 
     def local_pipe(
         self,
@@ -83,16 +95,19 @@ class App:
         warn: Callable[[str], None] = say,
         progress: Callable[[str], None] | None = None,
     ) -> LocalPipe:
-        """The local stand-in for pipe + bus + rule, delivering to the Lambda handler's own code;
+        """The local stand-in for the pipe (+ bus + rule) or the event source mapping, delivering to the
+        Lambda handler's own code. A batch's records are archived ``concurrency`` at once, as the
+        function's pool does; a bus delivery's one record runs inline, as in the function.
         ``tally`` counts what each delivery did, where the function would write metrics."""
         from adapters.aws.stream_reader import StartFrom  # noqa: PLC0415
-        from adapters.delivery import handle  # noqa: PLC0415 - imports structlog and the store
+        from adapters.delivery import RecordMapper, handle  # noqa: PLC0415 - imports structlog and the store
         from adapters.local.checkpoints import Checkpoints  # noqa: PLC0415
         from adapters.local.local_pipe import LocalPipe  # noqa: PLC0415
 
+        archiver = self.archiver(RecordMapper(_pool(concurrency)))
         return LocalPipe(
             self.stream_reader(),
-            functools.partial(handle, archiver=self.archiver(), metrics=tally),
+            functools.partial(handle, archiver=archiver, metrics=tally),
             Checkpoints.load(state_path),
             start=start or StartFrom.TRIM_HORIZON,
             concurrency=concurrency,
@@ -106,6 +121,18 @@ class App:
 
         # moto sends binary stream keys base64-encoded twice; AWS does not.
         return StreamReader(self.clients.dynamodbstreams, binary_keys_double_encoded=_is_local_endpoint())
+
+
+def table_batching(table: TableConfig) -> Batching:
+    """``table``'s delivery and batch (the YAML's, or its delivery's defaults), as the local pipe delivers them."""
+    batch = table.effective_batch
+    return Batching(Delivery(table.delivery), batch.size, float(batch.window_seconds))
+
+
+@functools.cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """One pool per size for the process, as the function keeps one: threads start on first use."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="archiver-batch")
 
 
 def _is_local_endpoint() -> bool:

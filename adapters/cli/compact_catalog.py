@@ -67,12 +67,8 @@ class CompactSource(ArchiveStore, Protocol):
 
 
 def layout_of(table: TableConfig) -> Layout:
-    """The table's layout in the configuration.
-
-    ``TableConfig.layout`` arrives with the compact writer (another branch); until then every table is
-    ``objects``. The one place that reads it, so the integrator drops the getattr here only.
-    """
-    return Layout(getattr(table, "layout", Layout.OBJECTS))
+    """The table's layout in the configuration, as the core's value."""
+    return Layout(table.layout)
 
 
 def compact_object_keys(store: ArchiveStore, prefix: str, table: str, reading: TimeWindow) -> list[str]:

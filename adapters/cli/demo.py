@@ -3,14 +3,23 @@
 On an embedded moto server it provisions the local configuration, writes items whose keys have the
 characters that break naive paths ('#', '/', spaces, '%', emoji, raw bytes), deletes most of them
 (one is deleted, re-created and deleted again, so it must get two versions), runs the local pipe
-until idle, and compares the bucket with the deletions it made: exactly one object per deletion,
-nothing else. That comparison is the exit code, so the demo doubles as a smoke test.
+until idle, and compares the bucket with the deletions it made: exactly one object per deletion
+(or, in a compact table, one line per deletion), nothing else. That comparison is the exit code, so
+the demo doubles as a smoke test.
+
+The two layouts side by side: ``orders`` keeps the ``objects`` layout (one object per deletion,
+one EventBridge event each), ``sessions`` is archived ``compact`` (event source mapping batches,
+one gzip JSON-lines object per batch and hour), whatever the configuration file says. Each
+table also gets 50 deletions of ~1 KB items, so that the objects and bytes per deletion compare.
+Over 300 lines for that reason: the sample data and the two checks are one script, read top down.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import json
+import random
 import tempfile
 import time
 from collections import Counter
@@ -20,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from adapters.aws.clients import aws_clients
+from adapters.cli import render
 from adapters.cli.app import App
 from adapters.cli.catalog import list_versions, parse_object_key
 from adapters.cli.options import add_command
@@ -27,13 +37,16 @@ from adapters.config import EnvironmentConfig, load_config, parse_config
 from adapters.local.embedded import embedded_aws
 from adapters.local.local_pipe import Tally, stream_sources
 from adapters.local.provisioning import provision
+from archiver.archive import table_folder
 from archiver.keys import canonical_key, encode_key
+from archiver.layouts import read_compact_key
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Mapping
 
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
 
     from archiver.ports import ArchiveStore
 
@@ -68,6 +81,25 @@ _ORDER_KEYS = [
     ("KEEP#1", "never deleted"),
 ]
 _SESSION_KEYS = [b"\x00\xff\xfe binary/key#%", b"\x89PNG\r\n\x1a\n", b"kept session"]
+#: The table the demo archives compact (the other keeps one object per deletion), and its delivery.
+COMPACT_TABLE = "sessions"
+BULK = 50  # ~1 KB deletions per table, for the side-by-side numbers
+_WORDS = [
+    "order",
+    "paid",
+    "shipped",
+    "refund",
+    "cart",
+    "customer",
+    "address",
+    "street",
+    "city",
+    "parcel",
+    "label",
+    "invoice",
+    "note",
+    "gift",
+]
 
 
 def demo_config(report: Callable[[str], None]) -> EnvironmentConfig:
@@ -90,6 +122,18 @@ def demo_config(report: Callable[[str], None]) -> EnvironmentConfig:
     else:
         report(f"{LOCAL_CONFIG} not found here; using the built-in local configuration")
     return parse_config(yaml.safe_load(BUILT_IN_CONFIG), "<built-in local configuration>")
+
+
+def with_demo_layouts(config: EnvironmentConfig) -> EnvironmentConfig:
+    """``config`` with ``sessions`` archived compact, delivered in event source mapping batches.
+
+    The demo shows both layouts side by side whatever ``config/local.yaml`` says of ``sessions``.
+    """
+    tables = [
+        t.model_copy(update={"layout": "compact", "delivery": "stream"}) if t.name == COMPACT_TABLE else t
+        for t in config.tables
+    ]
+    return config.model_copy(update={"tables": tables})
 
 
 def _items(config: EnvironmentConfig) -> dict[str, list[dict[str, Any]]]:
@@ -125,16 +169,24 @@ def encoded_key_of(key: Mapping[str, Any]) -> str:
 
 
 def archived_counts(store: ArchiveStore, config: EnvironmentConfig) -> tuple[Counter[tuple[str, str]], list[str]]:
-    """Objects in the bucket per (table, encoded key), and the keys of objects that are no archive version."""
+    """Deletions archived per (table, encoded key): objects, and the distinct versions in compact
+    objects (a retried batch may hold a deletion twice: it counts once); and the keys of objects
+    that are neither."""
     found: Counter[tuple[str, str]] = Counter()
     unexpected: list[str] = []
+    compact_versions: set[tuple[str, str, str]] = set()
     for object_key in store.list_keys(""):
         parsed = (parse_object_key(object_key, t.prefix, t.name) for t in config.tables)
         version = next((v for v in parsed if v is not None), None)
-        if version is None:
-            unexpected.append(object_key)
-        else:
+        compact = next((t.name for t in config.tables if read_compact_key(object_key, t.prefix, t.name)), None)
+        if version is not None:
             found[(version.table, version.encoded_key)] += 1
+        elif compact is not None:
+            lines = gzip.decompress(store.get(object_key)).splitlines()
+            compact_versions.update((compact, line["encodedKey"], line["version"]) for line in map(json.loads, lines))
+        else:
+            unexpected.append(object_key)
+    found.update((table, encoded_key) for table, encoded_key, _ in compact_versions)
     return found, unexpected
 
 
@@ -150,12 +202,20 @@ def compare(expected: Counter[tuple[str, str]], found: Counter[tuple[str, str]],
 def _write_and_delete(
     dynamodb: DynamoDBClient, config: EnvironmentConfig, out: Callable[[str], None]
 ) -> Counter[tuple[str, str]]:
-    """Write the demo items, delete all but one per table (the first twice); the deletions made."""
+    """Write and delete the ~1 KB items, then the demo items, all but one per table (the first
+    twice), so the awkward keys are the newest; the deletions made."""
     expected: Counter[tuple[str, str]] = Counter()
     for table, items in _items(config).items():
         schema = config.table(table).key_schema
         assert schema is not None
         names = [schema.partition_key.name] + ([schema.sort_key.name] if schema.sort_key else [])
+        bulk = [_bulk_item(table, names, n) for n in range(BULK)]
+        puts: list[Any] = [{"PutRequest": {"Item": item}} for item in bulk]
+        deletes: list[Any] = [{"DeleteRequest": {"Key": _key(item, names)}} for item in bulk]
+        for requests in (puts, deletes):
+            for start in range(0, len(requests), 25):  # BatchWriteItem's limit
+                dynamodb.batch_write_item(RequestItems={table: requests[start : start + 25]})
+        expected.update((table, encoded_key_of(_key(item, names))) for item in bulk)
         for item in items:
             dynamodb.put_item(TableName=table, Item=item)
         doomed = items[:-1]  # the last item of each table stays
@@ -165,29 +225,78 @@ def _write_and_delete(
                 dynamodb.put_item(TableName=table, Item=again)
             dynamodb.delete_item(TableName=table, Key=_key(item, names))
             expected[(table, encoded_key_of(_key(item, names)))] += 1
-        out(f"{table}: wrote {len(items) + 1} items, deleted {len(doomed) + 1} (one key twice), kept 1")
+        out(
+            f"{table}: wrote and deleted {BULK} items of ~1 KB; wrote {len(items) + 1} more, deleted "
+            f"{len(doomed) + 1} (one key twice), kept 1"
+        )
     return expected
+
+
+def _bulk_item(table: str, names: list[str], n: int) -> dict[str, Any]:
+    """A ~1 KB item that compresses as real data does (words, numbers, ids; not one repeated byte)."""
+    rng = random.Random(f"{table}-{n}")  # noqa: S311 - sample data, not a secret
+    key = f"BULK#{n:04d}"
+    item: dict[str, Any] = {names[0]: {"B": key.encode()}} if table == COMPACT_TABLE else {names[0]: {"S": key}}
+    if len(names) > 1:
+        item[names[1]] = {"S": f"ITEM#{rng.randrange(10**6):06d}"}
+    item["note"] = {"S": " ".join(rng.choice(_WORDS) for _ in range(60))}
+    item["lines"] = {
+        "L": [
+            {"M": {"sku": {"S": f"SKU-{rng.randrange(16**8):08x}"}, "qty": {"N": str(rng.randrange(1, 9))}}}
+            for _ in range(12)
+        ]
+    }
+    item["total"] = {"N": f"{rng.randrange(100, 100000) / 100:.2f}"}
+    return item
 
 
 def _show(store: ArchiveStore, config: EnvironmentConfig, out: Callable[[str], None]) -> None:
     out("")
-    out("archived, newest first:")
+    out("archived, newest first (the first 8 of each table):")
     latest = None
     for table in config.tables:
-        for v in list_versions(store, table.prefix, table.name, read_bodies=True):
+        versions = list_versions(store, table.prefix, table.name, read_bodies=True)
+        for v in versions[:8]:
             latest = latest or v
             key = json.dumps(v.key, ensure_ascii=False, separators=(",", ":"))
             out(f"  {v.deleted_at}  {v.kind or '-':<4}  {key}\n      s3://{config.bucket}/{v.object_key}")
+        if len(versions) > 8:
+            out(f"  ... and {len(versions) - 8} more of {table.name}")
     if latest is not None:
         out("")
         out(f"one archived body (s3://{config.bucket}/{latest.object_key}):")
         out(json.dumps(json.loads(store.get(latest.object_key)), indent=2, ensure_ascii=False))
 
 
+def _compare_layouts(
+    s3: S3Client, config: EnvironmentConfig, expected: Counter[tuple[str, str]], out: Callable[[str], None]
+) -> None:
+    """Per table: its layout, its deletions, and the archive objects and bytes that hold them."""
+    rows, compact_keys = [], []
+    for table in config.tables:
+        folder = table_folder(table.prefix, table.name)
+        sizes = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=config.bucket, Prefix=folder):
+            for item in page.get("Contents", []):
+                if read_compact_key(item["Key"], table.prefix, table.name):
+                    compact_keys.append(f"s3://{config.bucket}/{item['Key']} ({item['Size']:,} bytes)")
+                elif parse_object_key(item["Key"], table.prefix, table.name) is None:
+                    continue  # a dead letter kept in the bucket, say: no archive
+                sizes.append(item["Size"])
+        deletions = sum(n for (name, _), n in expected.items() if name == table.name)
+        per = [f"{len(sizes) / deletions:.3f}", f"{sum(sizes) / deletions:,.0f}"] if deletions else ["-", "-"]
+        rows.append([table.layout, table.name, deletions, len(sizes), sum(sizes), *per])
+    header = ["layout", "table", "deletions", "objects", "bytes", "objects/deletion", "bytes/deletion"]
+    out("")
+    out("the two layouts side by side:")
+    for line in [*render.table(header, rows, numeric=range(2, len(header))).splitlines(), *compact_keys[:4]]:
+        out(f"  {line}")
+
+
 def run_demo(out: Callable[[str], None]) -> int:
     """Run the demo, printing progress to ``out``; 0 only if every deletion was archived exactly once."""
     started = time.monotonic()
-    config = demo_config(out)
+    config = with_demo_layouts(demo_config(out))
     with embedded_aws() as aws, tempfile.TemporaryDirectory(prefix="archiver-demo-") as state_dir:
         out(f"embedded AWS (moto server) at {aws.endpoint_url}")
         app = App(config, aws_clients(config.region))
@@ -197,11 +306,12 @@ def run_demo(out: Callable[[str], None]) -> int:
         tally = Tally()
         pipe = app.local_pipe(tally, Path(state_dir) / "state.json", warn=out)
         out("running the local pipe until idle for 1 s ...")
-        pipe.run(stream_sources(app.clients.dynamodb, [t.name for t in config.tables]), until_idle=1.0)
+        pipe.run(stream_sources(app.clients.dynamodb, [t.name for t in config.tables], app.batching()), until_idle=1.0)
         out("summary: " + json.dumps(tally.summary()))
         store = app.store()
         found, unexpected = archived_counts(store, config)
         _show(store, config, out)
+        _compare_layouts(app.clients.s3, config, expected, out)
 
     out("")
     differences = compare(expected, found, unexpected)
@@ -210,7 +320,7 @@ def run_demo(out: Callable[[str], None]) -> int:
     if differences:
         return 1
     total = sum(expected.values())
-    out(f"OK: {total} deletions, {total} archive objects, one each ({time.monotonic() - started:.1f} s)")
+    out(f"OK: {total} deletions, each archived exactly once ({time.monotonic() - started:.1f} s)")
     return 0
 
 
@@ -226,5 +336,6 @@ def register(commands: Any) -> None:
         "archive sample deletions on an embedded moto server, and show where they went",
         "On an embedded moto server: provision config/local.yaml, write items with awkward keys to two\n"
         "tables, delete them (one twice), run until idle, and check that every deletion was archived\n"
-        "exactly once. Exits 0 only if so.",
+        "exactly once. Exits 0 only if so. orders keeps one object per deletion, sessions is archived\n"
+        "compact (gzip JSON lines per batch and hour): the objects and bytes per deletion are compared.",
     )

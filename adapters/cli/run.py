@@ -8,8 +8,10 @@ from adapters.aws.stream_reader import StartFrom
 from adapters.cli import render
 from adapters.cli.app import open_app, say, stop_on_ctrl_c
 from adapters.cli.options import add_command, aws_options, bounded_float, bounded_int
+from adapters.local.deliveries import Delivery
 from adapters.local.local_pipe import Tally, stream_sources
 from adapters.local.provisioning import provision
+from archiver.policy import Layout
 from archiver.service import OUTCOME_NAMES
 
 if TYPE_CHECKING:
@@ -39,7 +41,14 @@ def _run(args: argparse.Namespace) -> int:
             progress=say if args.verbose else None,
         )
         tables = [table.name for table in app.config.tables]
-        sources = stream_sources(app.clients.dynamodb, tables)
+        batching, policies = app.batching(), app.policies()
+        for table in tables:
+            if policies.for_table(table).layout is Layout.COMPACT and batching[table].delivery is Delivery.BUS:
+                say(
+                    f"WARNING table {table}: layout compact with delivery bus writes one compact object per "
+                    "deletion (the bus delivers one record per call); use delivery direct or stream"
+                )
+        sources = stream_sources(app.clients.dynamodb, tables, batching)
         say(
             f"reading {len(sources)} stream(s), checkpoints in {state}"
             + (" (Ctrl-C stops)" if args.until_idle is None else "")
@@ -72,11 +81,13 @@ def register(commands: Any) -> None:
         commands,
         "run",
         _run,
-        "read the tables' streams and archive every deletion (the local EventBridge pipe)",
-        "Read every shard of every configured table's stream (parents before children), wrap each REMOVE\n"
-        "as EventBridge delivers it, and hand it to the Lambda handler's code. The last handled record of\n"
-        "each shard is checkpointed in --state once it and all before it are archived or dead-lettered,\n"
-        "so a restart resumes there; a failing record is retried with backoff and holds the checkpoint.",
+        "read the tables' streams and archive every deletion (the local pipe or event source mapping)",
+        "Read every shard of every configured table's stream (parents before children) and hand its REMOVEs\n"
+        "to the Lambda handler's code as the table's delivery does: one EventBridge event each (bus), a\n"
+        'JSON list (direct) or {"Records": [...]} (stream), in batches of the table\'s size and window.\n'
+        "The last handled record of each shard is checkpointed in --state once it and all before it are\n"
+        "archived or dead-lettered, so a restart resumes there; a failing record is retried with backoff\n"
+        "(a batch from its first failed record) and holds the checkpoint.",
         parents=[aws_options()],
     )
     run.add_argument(

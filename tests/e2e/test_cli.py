@@ -169,7 +169,12 @@ def test_a_state_file_of_another_stream_is_reported_not_silently_ignored(
 
 def test_the_demo_archives_every_deletion_it_makes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
-    assert "OK: 9 deletions, 9 archive objects, one each" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "OK: 109 deletions, each archived exactly once" in out
+    rows = {
+        line.split()[1]: line.split()[:4] for line in out.splitlines() if line.startswith(("  objects ", "  compact "))
+    }
+    assert rows == {"orders": ["objects", "orders", "56", "56"], "sessions": ["compact", "sessions", "53", "1"]}
 
 
 def test_the_console_script_explains_itself() -> None:

@@ -102,7 +102,7 @@ def test_a_restart_resumes_after_the_checkpoint_without_redelivering(tmp_path: P
     _pipe(stream, first, Checkpoints.load(tmp_path / "s.json"), []).run([SOURCE], until_idle=0.05)
     stream.data["s1"] = records
     _pipe(stream, second, Checkpoints.load(tmp_path / "s.json"), []).run([SOURCE], until_idle=0.05)
-    assert (first.delivered, second.delivered) == (["e1", "e2", "e3"], ["e4", "e5"])
+    assert (sorted(first.delivered), sorted(second.delivered)) == (["e1", "e2", "e3"], ["e4", "e5"])
 
 
 def test_a_failing_record_is_retried_and_holds_the_checkpoint_until_it_succeeds(tmp_path: Path) -> None:
@@ -148,7 +148,7 @@ def test_a_checkpoint_older_than_the_stream_keeps_is_reported_and_reading_goes_o
     stream = FakeStream({Shard("s1"): [_record(n) for n in range(5, 8)]}, trimmed_before=5)
     handler, warnings = Handler(), []
     _pipe(stream, handler, state, warnings).run([SOURCE], until_idle=0.05)
-    assert handler.delivered == ["e5", "e6", "e7"]
+    assert sorted(handler.delivered) == ["e5", "e6", "e7"]  # a page's records are delivered at once, in any order
     assert len(warnings) == 1 and "table orders" in warnings[0] and "older than the stream keeps" in warnings[0]
 
 
