@@ -40,8 +40,6 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -55,7 +53,7 @@ from adapters.aws.s3_store import S3ArchiveStore  # noqa: E402
 from adapters.cli.main import main as archiver  # noqa: E402
 from adapters.logs import configure_logging  # noqa: E402
 from archiver.layouts import compact_object_key  # noqa: E402
-from tests.compact_objects import CompactDeletions, compact_line, gzip_lines, use_compact_layout  # noqa: E402
+from tests.compact_objects import CompactDeletions, compact_line, gzip_lines  # noqa: E402
 from tests.deletions import Deletions  # noqa: E402
 
 REGION = "eu-west-1"
@@ -63,7 +61,7 @@ BUCKET = "bench-compact-read"
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 OBJECTS, COMPACT, BIG = "orders", "orders-compact", "orders-big-compact"
 CONFIG = f"""
-environment: bench
+environment: local
 region: {REGION}
 bucket: {BUCKET}
 tables:
@@ -129,16 +127,16 @@ def _customer(line: bytes) -> bytes:
 
 def run_cli(argv: list[str]) -> tuple[float, str]:
     """One CLI command over the slow clients: seconds, and its stdout."""
-    out = io.StringIO()
+    out, err = io.StringIO(), io.StringIO()
     started = time.perf_counter()
     with (
         mock.patch("adapters.cli.app.aws_clients", slow_clients),
         contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(io.StringIO()),
+        contextlib.redirect_stderr(err),
     ):
         code = archiver(argv)
     elapsed = time.perf_counter() - started
-    assert code == 0, (argv, out.getvalue()[-2000:])
+    assert code == 0, (argv, out.getvalue()[-2000:], err.getvalue()[-2000:])
     return elapsed, out.getvalue()
 
 
@@ -162,8 +160,7 @@ def main() -> int:
     server = start_server(port)
     os.environ.update(environment(f"http://127.0.0.1:{port}"))
     configure_logging("WARNING", json=True, to_stderr=True)
-    patch = pytest.MonkeyPatch()
-    layout_line = use_compact_layout(patch, COMPACT, BIG)
+    layout_line = "layout: compact\n    delivery: stream"
     rows: list[tuple[str, str, str]] = []
     try:
         plain = aws_clients(REGION, max_pool_connections=32)
@@ -233,7 +230,6 @@ def main() -> int:
             ("(c) compact, no window / objects", f"{par_s / one_s:.1f}x", "slower: every object is read"),
         ]
     finally:
-        patch.undo()
         assert server.stdin is not None
         server.stdin.close()
         server.wait(timeout=60)

@@ -188,7 +188,7 @@ def time_raw(clients: AwsClients, source: str, target: str, concurrency: int) ->
 
 
 CONFIG = """
-environment: bench
+environment: local
 region: {region}
 bucket: {bucket}
 tables:

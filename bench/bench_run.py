@@ -37,7 +37,7 @@ from archiver.archive import key_folder
 
 # Embedded servers in one process share moto's in-memory state, so each phase gets its own names.
 CONFIG = """
-environment: bench
+environment: local
 bucket: bench-{phase}
 tables:
   - name: orders-{phase}

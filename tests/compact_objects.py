@@ -15,18 +15,15 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Any
 
-from adapters.config import TableConfig
 from archiver.archive import ArchiveObject, build_archive_object, version_of
 from archiver.layouts import compact_object_key, hour_of
-from archiver.policy import Layout, Policies, TablePolicy
+from archiver.policy import Policies, TablePolicy
 from archiver.records import DeletedItem, read_record
 from tests.deletions import removal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from datetime import datetime
-
-    import pytest
 
     from archiver.ports import ArchiveStore
 
@@ -88,20 +85,3 @@ class CompactDeletions:
         """Store ``body`` at ``object_key`` as it is (a test's hand-made or broken object too)."""
         self.store.put(ArchiveObject(object_key, body, self.table, "", ""))
         return object_key
-
-
-def use_compact_layout(monkeypatch: pytest.MonkeyPatch, *tables: str) -> str:
-    """Make ``tables`` compact in the configuration; the line to add to their YAML entry ("" for now).
-
-    ``TableConfig.layout`` comes with the compact writer's branch. Until it is merged, the tables are
-    made compact by giving the model a ``layout`` property for this test; once the field exists,
-    the YAML line does it and nothing is patched.
-    """
-    if "layout" in TableConfig.model_fields:
-        return "layout: compact"
-
-    def layout(config: TableConfig) -> Layout:
-        return Layout.COMPACT if config.name in tables else Layout.OBJECTS
-
-    monkeypatch.setattr(TableConfig, "layout", property(layout), raising=False)
-    return ""

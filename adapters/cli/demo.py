@@ -103,7 +103,8 @@ _WORDS = [
 
 
 def demo_config(report: Callable[[str], None]) -> EnvironmentConfig:
-    """config/local.yaml from the working directory when it has the demo's tables, else the built-in copy."""
+    """config/local.yaml from the working directory when it has the demo's tables (the demo writes to
+    those two only), else the built-in copy."""
     if LOCAL_CONFIG.is_file():
         config = load_config(LOCAL_CONFIG)
         schemas = {t.name: t.key_schema for t in config.tables}
@@ -116,8 +117,9 @@ def demo_config(report: Callable[[str], None]) -> EnvironmentConfig:
             and sessions.sort_key is None
             and sessions.partition_key.type == "B"
         ):
-            report(f"using {LOCAL_CONFIG}")
-            return config
+            report(f"using {LOCAL_CONFIG} (its tables orders and sessions)")
+            demo_tables = [t for t in config.tables if t.name in ("orders", "sessions")]
+            return config.model_copy(update={"tables": demo_tables})
         report(f"{LOCAL_CONFIG} lacks the demo's tables; using the built-in local configuration")
     else:
         report(f"{LOCAL_CONFIG} not found here; using the built-in local configuration")

@@ -8,10 +8,8 @@ from adapters.aws.stream_reader import StartFrom
 from adapters.cli import render
 from adapters.cli.app import open_app, say, stop_on_ctrl_c
 from adapters.cli.options import add_command, aws_options, bounded_float, bounded_int
-from adapters.local.deliveries import Delivery
 from adapters.local.local_pipe import Tally, stream_sources
 from adapters.local.provisioning import provision
-from archiver.policy import Layout
 from archiver.service import OUTCOME_NAMES
 
 if TYPE_CHECKING:
@@ -41,13 +39,7 @@ def _run(args: argparse.Namespace) -> int:
             progress=say if args.verbose else None,
         )
         tables = [table.name for table in app.config.tables]
-        batching, policies = app.batching(), app.policies()
-        for table in tables:
-            if policies.for_table(table).layout is Layout.COMPACT and batching[table].delivery is Delivery.BUS:
-                say(
-                    f"WARNING table {table}: layout compact with delivery bus writes one compact object per "
-                    "deletion (the bus delivers one record per call); use delivery direct or stream"
-                )
+        batching = app.batching()  # compact with bus is refused when the configuration is read
         sources = stream_sources(app.clients.dynamodb, tables, batching)
         say(
             f"reading {len(sources)} stream(s), checkpoints in {state}"

@@ -7,6 +7,7 @@ with chosen deletion times, in batches as a pipe delivers them, one retried and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,9 +17,10 @@ import pytest
 
 from adapters.cli.app import App
 from adapters.cli.main import main
+from adapters.config import load_config
 from archiver.keys import encode_key
 from archiver.layouts import compact_object_key
-from tests.compact_objects import CompactDeletions, use_compact_layout
+from tests.compact_objects import CompactDeletions
 from tests.deletions import Deletions
 from tests.e2e.test_cli_restore import EVERY_TYPE, INCIDENT_RESTORED, get, order, summary
 
@@ -37,14 +39,15 @@ def at(minutes: float) -> datetime:
 
 
 @pytest.fixture
-def env(environment: LocalEnvironment, monkeypatch: pytest.MonkeyPatch) -> LocalEnvironment:
-    """The environment with its orders table in the compact layout."""
-    line = use_compact_layout(monkeypatch, environment.orders)
-    if line:
-        path = Path(environment.config_path)
-        entry = f"  - name: {environment.orders}\n"
-        path.write_text(path.read_text().replace(entry, f"{entry}    {line}\n"), encoding="utf-8")
-    return environment
+def env(environment: LocalEnvironment) -> LocalEnvironment:
+    """The environment with its orders table in the compact layout (delivered in batches: a compact
+    table's delivery is direct or stream)."""
+    path = Path(environment.config_path)
+    entry = f"  - name: {environment.orders}\n"
+    path.write_text(
+        path.read_text().replace(entry, f"{entry}    layout: compact\n    delivery: stream\n"), encoding="utf-8"
+    )
+    return dataclasses.replace(environment, config=load_config(path))
 
 
 def compact(env: LocalEnvironment) -> CompactDeletions:

@@ -3,50 +3,34 @@ every deletion archived exactly once (one line per deletion, read back and dedup
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from adapters.cli import app as cli_app
 from adapters.cli.demo import encoded_key_of
+from adapters.config import load_config
 from archiver.layouts import read_compact_key
 
 if TYPE_CHECKING:
-    from adapters.config import EnvironmentConfig
     from tests.e2e.conftest import LocalEnvironment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("process_logging_left_alone")]
 
 
-class _Batch:
-    size, window_seconds = 7, 0.0
-
-
 @pytest.fixture
-def compact_orders(environment: LocalEnvironment, monkeypatch: pytest.MonkeyPatch) -> LocalEnvironment:
-    """The environment with its orders table set to ``layout: compact``, ``delivery: stream``,
-    ``batch: {size: 7}``, and its sessions table to ``layout: compact`` alone (delivery bus).
-
-    Integration note: these are issue 14's YAML fields, which ``adapters.config.TableConfig`` does not
-    declare yet; until it does they are set on the loaded configuration here. Once it does, write them
-    in the YAML (``tests/e2e/conftest.py``) instead and drop this patch.
-    """
-    load = cli_app.load_config
-
-    def load_with_compact_orders(path: Any) -> EnvironmentConfig:
-        config = load(path)
-        update = {"layout": "compact", "delivery": "stream", "effective_batch": _Batch()}
-        tables = [
-            t.model_copy(update=update if t.name == environment.orders else {"layout": "compact"})
-            for t in config.tables
-        ]
-        return config.model_copy(update={"tables": tables})
-
-    monkeypatch.setattr(cli_app, "load_config", load_with_compact_orders)
-    return environment
+def compact_orders(environment: LocalEnvironment) -> LocalEnvironment:
+    """The environment with its orders table set to ``layout: compact``, ``delivery: stream`` and
+    ``batch: {size: 7, window_seconds: 0}`` in its YAML."""
+    path = Path(environment.config_path)
+    entry = f"  - name: {environment.orders}\n"
+    compact = f"{entry}    layout: compact\n    delivery: stream\n    batch: {{size: 7, window_seconds: 0}}\n"
+    path.write_text(path.read_text().replace(entry, compact), encoding="utf-8")
+    return dataclasses.replace(environment, config=load_config(path))
 
 
 def _lines(env: LocalEnvironment) -> tuple[list[str], list[dict[str, Any]]]:
@@ -92,8 +76,4 @@ def test_run_with_stream_delivery_archives_every_deletion_exactly_once_in_compac
     out, err = capsys.readouterr()
     summary = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
     assert summary[env.orders] == ["30", "0", "0", "0"]
-    warnings = [line for line in err.splitlines() if line.startswith("WARNING")]
-    assert warnings == [
-        f"WARNING table {env.sessions}: layout compact with delivery bus writes one compact object per "
-        "deletion (the bus delivers one record per call); use delivery direct or stream"
-    ]
+    assert [line for line in err.splitlines() if line.startswith("WARNING")] == []
