@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from archiver.attribute_values import MAX_NESTING
 from archiver.policy import DeletionKind, Policies, TablePolicy
 from archiver.records import (
-    MAX_NESTING,
     DeletedItem,
     NotADeletion,
     TtlEvidence,
