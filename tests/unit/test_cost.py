@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.cli.cost import exact_json, load_price_book
+from adapters.cli.cost import load_price_book
 from adapters.cli.cost_model import (
     PARTS,
     UNCERTAIN_PARTS,
@@ -24,6 +24,7 @@ from adapters.cli.cost_model import (
     cost_row,
     cost_rows,
 )
+from adapters.cli.cost_render import exact_json
 from adapters.cli.main import main
 
 pytestmark = pytest.mark.usefixtures("process_logging_left_alone")
