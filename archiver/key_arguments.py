@@ -75,6 +75,11 @@ def _key_of(given: object, types: Mapping[str, str] | None, what: str) -> dict[s
                     f"{what} attribute {name!r} has type tag {shown(tag)}; a key attribute's type is S, N or B, "
                     f'e.g. {{"{name}": {{"S": "USER#123"}}}}'
                 )
+            if name in expected and tag != expected[name]:
+                raise KeyArgumentError(
+                    f"{what} attribute {name!r} is given as {tag}, but this table's key_schema says {expected[name]}: "
+                    f"a key of another type is another key; give it as {expected[name]}"
+                )
             key[name] = value
         elif name in expected:
             key[name] = _typed(what, name, value, expected[name])

@@ -57,6 +57,7 @@ def test_a_plain_number_reaches_the_key_exactly_not_as_a_float(number: str, cano
         ('{"PK": {"S": 123}}', None, 'has type "S" with value 123; key attributes are S, N or B with a string value'),
         ('{"PK": {"X": "1"}, "SK": 1}', ORDERS, "'PK' has type tag \"X\"; a key attribute's type is S, N or B"),
         ('{"PK": {"X": "1"}}', None, "'PK' has type tag \"X\"; a key attribute's type is S, N or B"),
+        ('{"PK": {"N": "1"}, "SK": 1}', ORDERS, "'PK' is given as N, but this table's key_schema says S"),
         ("[" * 100_000 + "]" * 100_000, None, "--key is JSON nested too deep to read (200,000 characters)"),
         ('{"PK": "x", "SK": 1E+126}', ORDERS, "whose magnitude DynamoDB refuses"),
         ('{"PK": "x", "SK": NaN}', ORDERS, "not finite"),
