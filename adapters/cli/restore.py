@@ -32,7 +32,7 @@ from adapters.cli.options import (
 from adapters.cli.progress import Progress
 from archiver.archive import ArchiveBodyError, escape_lone_surrogates, table_folder
 from archiver.errors import RecoveryError
-from archiver.key_arguments import keys_from_lines
+from archiver.key_arguments import key_lines
 from archiver.listing import read_object_key
 from archiver.policy import DeletionKind
 from archiver.restore_plan import KeyPlan, KeyStatus, Skip, image_to_restore, plan_window, summary_rows
@@ -143,9 +143,8 @@ def _restore_many(
     outcomes: list[KeyOutcome] = []
     with _report(args.report) as report, stop_on_ctrl_c("the writes in flight") as stop:
         if args.keys is not None:
-            plans = [
-                KeyPlan(k) for k in keys_from_lines(_lines(args.keys), key_types(table.key_schema), table.name, folder)
-            ]
+            named = key_lines(_lines(args.keys), key_types(table.key_schema), table.name, folder)
+            plans = [KeyPlan(k.encoded_key, version=k.version) for k in named]
         else:
             with Progress(f"listing {table.name}") as listing:
                 keys = list_folder(
@@ -223,7 +222,8 @@ def register(commands: Any) -> None:
         "Put archived images back, only where no item has the key (a live item is never overwritten):\n"
         "  --key JSON [--version V]        one key: its latest version, or V\n"
         "  --deleted-after TIME [...]      every key deleted in the window after <= deleted-at < before\n"
-        "  --keys FILE                     the keys in FILE (JSON lines: a --key form, or `list --json` lines)\n"
+        "  --keys FILE                     the keys in FILE (JSON lines: a --key form, `list --json` lines, or\n"
+        "                                  `query --format json` rows with key, where a version pins that version)\n"
         "Per key, the newest version deleted in the window goes back; a key deleted again after the window\n"
         "is skipped (restoring it would bring back stale data), as is one archived without an image.\n"
         "A summary goes to stdout; exit 0 only if nothing failed. Running it again restores nothing twice.",
