@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from adapters.aws.dynamodb_items import TableNotFoundError
 from adapters.aws.sqs_queue_reader import QueueError
-from adapters.cli import browse, configuration, cost, demo, redrive, restore, run
+from adapters.cli import browse, configuration, cost, demo, query, redrive, restore, run, stats
 from adapters.cli.app import say
 from adapters.cli.catalog import CatalogError, KeyArgumentError
 from adapters.config import ConfigError
@@ -48,7 +48,7 @@ _USER_ERRORS = (
     ItemWriteError,
 )
 #: In the order `archiver --help` lists them.
-_GROUPS = (run, browse, restore, redrive, configuration, cost, demo)
+_GROUPS = (run, browse, query, stats, restore, redrive, configuration, cost, demo)
 
 
 def parser() -> argparse.ArgumentParser:

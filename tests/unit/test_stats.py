@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -73,5 +74,5 @@ def test_every_deletion_is_in_exactly_one_bucket_that_holds_its_time(moments: li
         assert start <= moment < start + by.width
         assert start in {b.start for b in counts.buckets}
     starts = [b.start for b in counts.buckets]
-    steps = {later - earlier for earlier, later in zip(starts, starts[1:], strict=False)}
+    steps = {later - earlier for earlier, later in itertools.pairwise(starts)}
     assert steps <= {by.width} if counts.gaps_filled else all(step >= by.width for step in steps)

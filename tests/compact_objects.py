@@ -1,0 +1,60 @@
+"""Compact objects made from the spec, for readers' tests, independent of the compact writer.
+
+``<prefix>/<table>/compact/dt=YYYY-MM-DD/hh=HH/<name>.jsonl.gz``: gzip (here as one member per
+line group, to prove readers take several) of JSON lines, each an ``objects`` body plus ``version``.
+The bodies come from the real Archiver (tests/deletions.py) over an in-memory store.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from archiver.archive import version_time
+from archiver.layouts import compact_object_key
+from tests.deletions import Deletions
+from tests.fakes import FakeArchiveStore
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["CompactDeletions", "compact_bytes"]
+
+
+def compact_bytes(lines: Sequence[dict[str, Any]], *, members: int = 2) -> bytes:
+    """The lines as gzip JSON lines, split over ``members`` gzip members (mtime 0: same lines, same bytes)."""
+    text = [json.dumps(line, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n" for line in lines]
+    size = max(1, -(-len(text) // members))
+    out = io.BytesIO()
+    for start in range(0, len(text), size):
+        out.write(gzip.compress("".join(text[start : start + size]).encode("utf-8"), mtime=0))
+    return out.getvalue()
+
+
+class CompactDeletions:
+    """Deletions of ``table`` made as compact lines; :meth:`put` files them in one compact object."""
+
+    def __init__(self, table: str, prefix: str = "archive") -> None:
+        self.table = table
+        self.prefix = prefix
+        self._store = FakeArchiveStore()
+        self._deletions = Deletions(self._store, table)
+
+    def line(
+        self, key: dict[str, Any], at: datetime, image: dict[str, Any] | None = None, *, ttl: bool = False
+    ) -> dict[str, Any]:
+        """One deletion as a compact line: the objects body plus its ``version``."""
+        object_key = self._deletions.delete(key, at, image, ttl=ttl)
+        version = object_key.rsplit("/", 1)[1].removesuffix(".json")
+        return {**json.loads(self._store.objects[object_key]), "version": version}
+
+    def put(self, s3: Any, bucket: str, name: str, lines: Sequence[dict[str, Any]]) -> str:
+        """Write ``lines`` as one compact object in the hour of the first line's deletion; its key."""
+        hour = version_time(lines[0]["version"])
+        assert isinstance(hour, datetime)
+        key = compact_object_key(self.prefix, self.table, hour, name)
+        s3.put_object(Bucket=bucket, Key=key, Body=compact_bytes(lines))
+        return key
