@@ -23,9 +23,9 @@ from adapters.cli.app import App
 from adapters.cli.main import main
 from archiver.keys import encode_key
 from archiver.policy import Layout
+from tests.builders import EVERY_TYPE
 from tests.compact_objects import CompactDeletions
 from tests.deletions import Deletions
-from tests.e2e.test_cli_restore import EVERY_TYPE
 
 if TYPE_CHECKING:
     from pathlib import Path

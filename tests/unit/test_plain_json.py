@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from archiver.plain_json import PlainJsonError, plain_json, plain_number
+from tests.builders import EVERY_TYPE
 from tests.strategies import numbers, spellings
 
 _text = st.text(st.characters(codec="utf-8"), max_size=12)
@@ -113,18 +114,7 @@ def test_a_non_number_is_refused_naming_it(text: str) -> None:
 
 
 def test_every_type_in_one_image() -> None:
-    image = {
-        "s": {"S": "café ☕"},
-        "n": {"N": "12345678901234567890123456789012345678"},
-        "b": {"B": "AP8A/w=="},
-        "ss": {"SS": ["a", "b"]},
-        "ns": {"NS": ["1.5", "99999999999999999999999999999999999999"]},
-        "bs": {"BS": ["AQ==", "Ag=="]},
-        "m": {"M": {"inner": {"L": [{"B": "Aw=="}, {"N": "-0.000001"}]}}},
-        "l": {"L": [{"S": "x"}, {"BOOL": False}, {"NULL": True}]},
-        "bool": {"BOOL": True},
-        "null": {"NULL": True},
-    }
+    image = EVERY_TYPE
 
     assert plain_json(image) == (
         '{"s":"café ☕","n":12345678901234567890123456789012345678,"b":"AP8A/w==","ss":["a","b"],'
