@@ -197,7 +197,7 @@ def _define_deletions(
                    b.deletion.kind AS kind, b.imageMissing AS image_missing,
                    CASE WHEN b.imageMissing THEN NULL ELSE b.image END AS image,
                    {item or "NULL"} AS item, o AS object_key
-            FROM read_json({_quoted(str(lines))}, format = 'newline_delimited', columns = {columns})
+            FROM read_json({_quoted(str(lines))}, format = 'newline_delimited', records = true, columns = {columns})
         )
         WHERE {" AND ".join(conditions)}
         QUALIFY row_number() OVER (PARTITION BY table_name, encoded_key, version ORDER BY object_key) = 1
