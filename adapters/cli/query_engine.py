@@ -61,7 +61,6 @@ CREATE TEMP MACRO attr(image, name) AS (
   FROM t
 )
 """
-_LINE_NUMBER = re.compile(r"\bline (\d+)")
 
 
 class DuckDBQueryEngine:
@@ -104,7 +103,7 @@ class DuckDBQueryEngine:
                     columns = tuple(Column(name, str(kind)) for name, kind, *_ in cursor.description or ())
                     rows = cursor.fetchall()
                 except duckdb.Error as error:
-                    raise QueryError(_one_line(error, written)) from None
+                    raise QueryError(_one_line(error, written, lines_file)) from None
         return QueryResult(columns, rows)
 
     def _write_lines(self, request: QueryRequest, path: Path, *, with_item: bool) -> WrittenLines:
@@ -209,6 +208,7 @@ def _define_deletions(
 def _lock(connection: duckdb.DuckDBPyConnection, folder: str) -> None:
     """From here on the connection reads ``folder`` and nothing else, and its settings cannot change."""
     for setting in (
+        f"SET temp_directory = {_quoted(folder + '/spill')}",  # a sort too big for memory spills here, not in cwd
         f"SET allowed_directories = [{_quoted(folder + '/')}]",
         "SET enable_external_access = false",
         "SET autoinstall_known_extensions = false",
@@ -227,15 +227,23 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _one_line(error: Exception, written: WrittenLines | None = None) -> str:
-    """DuckDB's message on one line (its caret drawing left out); a bad line named by its object."""
-    lines = [line.strip() for line in str(error).split("\n\n")[0].splitlines() if line.strip()]
-    message = " ".join(lines) or type(error).__name__
-    match = _LINE_NUMBER.search(message) if written is not None and "Malformed JSON" in message else None
-    if match and written is not None:
-        where = written.object_at(int(match[1]))
-        if where:
-            return f"archive object {where} is not JSON that the archiver writes: {message}"
+def _one_line(error: Exception, written: WrittenLines | None = None, lines_file: Path | None = None) -> str:
+    """DuckDB's message on one line (its caret drawing left out); an unreadable body named by its object.
+
+    DuckDB's line number for malformed JSON is not always the bad line's, so on that error (and only
+    then) the file is read again here to find the first line that is not JSON.
+    """
+    parts = [line.strip() for line in str(error).split("\n\n")[0].splitlines() if line.strip()]
+    message = " ".join(parts) or type(error).__name__
+    if written is None or lines_file is None or "Malformed JSON" not in message:
+        return message
+    with lines_file.open("rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                json.loads(line)
+            except ValueError as bad:
+                where = written.object_at(number)
+                return f"archive object {where} is not JSON that the archiver writes ({bad}); DuckDB: {message}"
     return message
 
 

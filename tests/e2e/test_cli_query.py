@@ -362,3 +362,26 @@ def test_query_rows_restore_the_versions_they_name(query: Query, monkeypatch: py
         "ORDER#A": {**order("A"), "status": {"S": "lost"}, "n": {"N": "0.10"}},  # as archived, digit for digit
         "ORDER#B": {**order("B"), "status": {"S": "lost"}, "tags": {"SS": ["x"]}},
     }
+
+
+def test_a_lone_surrogate_is_read_as_a_replacement_character_and_said(query: Query) -> None:
+    # given a deletion whose string holds a lone surrogate (the archive writes it as the escape "\\ud800")
+    orders(query.env).delete(order("odd"), at(1), {"s": {"S": "a\ud800b"}})
+
+    code, out, err = query("SELECT attr(image, 's') AS s, item FROM deletions", "--format", "json")
+
+    assert code == 0, err
+    assert json.loads(out) == {"s": "a\ufffdb", "item": {"PK": "ORDER#odd", "SK": "v1", "s": "a\ufffdb"}}
+    assert "1 deletion(s) hold a lone surrogate" in err
+
+
+def test_an_object_that_is_not_an_archive_body_is_named(query: Query) -> None:
+    env = query.env
+    good = orders(env).delete(order("good"), at(1))
+    broken = good.replace("ORDER!23good", "ORDER!23broken")
+    env.clients.s3.put_object(Bucket=env.config.bucket, Key=broken, Body=b'{"table": "orders", "key": ')
+
+    code, _, err = query("SELECT count(*) FROM deletions")
+
+    assert code == 1
+    assert f"archive object {broken} is not JSON that the archiver writes (" in error_line(err)
