@@ -65,11 +65,18 @@ class _AthenaEngine:
             module: Any = importlib.import_module("adapters.aws.athena_engine")
         except ImportError:
             raise QueryError("--engine athena is not part of this installation; use --engine duckdb") from None
+        refused = (getattr(module, "AthenaQueryError", None), getattr(module, "QueryRefusedError", None))
+        errors: tuple[type[Exception], ...] = tuple(
+            e for e in refused if isinstance(e, type) and issubclass(e, Exception)
+        )
         client = self.app.clients.session.client("athena", config=self.app.clients.config)
         engine = module.AthenaQueryEngine.for_environment(
             client, self.app.config.environment, [(t.table, t.layout.value) for t in request.tables]
         )
-        found = engine.run(request.sql, deleted_after=request.window.after, deleted_before=request.window.before)
+        try:
+            found = engine.run(request.sql, deleted_after=request.window.after, deleted_before=request.window.before)
+        except errors as error:  # its own errors, said in one line as DuckDB's are
+            raise QueryError(str(error)) from None
         say(f"athena: {found.bytes_scanned:,} bytes scanned, about ${found.cost_usd} (query {found.query_id})")
         columns = tuple(Column(name, kind) for name, kind in zip(found.columns, found.types, strict=True))
         return QueryResult(columns, found.rows)
