@@ -13,7 +13,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from archiver.archive import version_time
+from archiver.archive import escape_lone_surrogates, version_time
 from archiver.layouts import compact_object_key
 from tests.deletions import Deletions
 from tests.fakes import FakeArchiveStore
@@ -26,7 +26,10 @@ __all__ = ["CompactDeletions", "compact_bytes"]
 
 def compact_bytes(lines: Sequence[dict[str, Any]], *, members: int = 2) -> bytes:
     """The lines as gzip JSON lines, split over ``members`` gzip members (mtime 0: same lines, same bytes)."""
-    text = [json.dumps(line, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n" for line in lines]
+    text = [
+        escape_lone_surrogates(json.dumps(line, ensure_ascii=False, separators=(",", ":"), sort_keys=True)) + "\n"
+        for line in lines
+    ]  # as the archive writes a body: a lone surrogate as its escape
     size = max(1, -(-len(text) // members))
     out = io.BytesIO()
     for start in range(0, len(text), size):

@@ -1,8 +1,9 @@
-"""The deletions of the objects a query reads, as one JSON-lines file that DuckDB reads in one pass.
+"""Deletions DuckDB cannot take from the cached objects as they are, as one JSON-lines file it reads in one pass.
 
-Why one file and not the cached objects themselves: DuckDB spends about half a millisecond on each
-file it opens, so 20,000 ``objects`` bodies took 7 to 11 s where the same bytes in one file took
-0.08 s (and 0.4 s to write). Each line wraps one deletion as stored, without parsing it:
+That is every ``objects`` body (DuckDB spends about half a millisecond on each file it opens, so
+20,000 bodies took 7 to 11 s as files where the same bytes in one file took 0.08 s, and 0.4 s to
+write), and the compact lines of a query that uses ``item`` or that DuckDB could not read as
+stored. Each line wraps one deletion as stored, without parsing it:
 
     {"t": <table>, "o": <object key>, "k": <key folder>, "v": <version>, ["i": <item text>,] "b": <body>}
 

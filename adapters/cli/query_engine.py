@@ -2,15 +2,25 @@
 
 DuckDB's own S3 reader cannot be installed here (and would not see moto or LocalStack the same
 way), so the objects are found by name (``archive_sources``), fetched once into the local cache
-(``object_cache``), written as one JSON-lines file (``deletion_lines``) and read by DuckDB with
-fixed column types. No path built from a key ever reaches DuckDB: cache files are named by digest
-and the one file it reads is in a private temporary folder.
+(``object_cache``) and read by DuckDB with fixed column types, in two ways:
 
-The query then runs in a connection that can do nothing but read that file: the statement is
+- compact objects as stored (gzip JSON lines, many lines each): DuckDB reads the cached files
+  themselves, and their names are mapped back to object keys through a small catalog file;
+- ``objects`` bodies (one small file each: DuckDB spends ~0.5 ms per file it opens) and compact
+  lines that DuckDB cannot read as stored (a lone surrogate escape) or that must carry ``item``
+  (built in Python) go through one JSON-lines file (``deletion_lines``).
+
+No path built from a key ever reaches DuckDB: cache files are named by digest, and a cache folder
+whose name holds a glob character is refused.
+
+The query then runs in a connection that can do nothing but read those files: the statement is
 checked first (one SELECT or EXPLAIN, :func:`archiver.query.check_reads_only`, with DuckDB's own
 parser naming its kind), and the connection is locked before the operator's SQL reaches it (no
-file but that one, no extension loaded or installed, settings frozen), so even a SELECT cannot
-read or write anything else on the machine.
+file outside the query's folder and the cache, no extension loaded or installed, settings frozen),
+so even a SELECT cannot read or write anything else on the machine.
+
+Longer than most modules because the view's SQL (two sources, the window, the dedup, ``attr``)
+is kept beside the code that fills its files.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.cli.archive_sources import objects_to_read
 from adapters.cli.deletion_lines import LineWriter
 from adapters.cli.progress import Progress
+from archiver.policy import Layout
 from archiver.query import RELATION, Column, QueryError, QueryResult, check_reads_only, describe_tables
 from archiver.windows import iso
 
@@ -47,6 +58,21 @@ _BODY = (
     '"deletion" STRUCT("kind" VARCHAR), "imageMissing" BOOLEAN, "image" JSON)'
 )
 _LINE_COLUMNS = {"t": "VARCHAR", "o": "VARCHAR", "k": "VARCHAR", "v": "VARCHAR", "i": "VARCHAR", "b": _BODY}
+#: A compact line as stored: the body's fields and ``version``.
+_COMPACT_COLUMNS = {
+    "encodedKey": "VARCHAR",
+    "key": "JSON",
+    "version": "VARCHAR",
+    "deletedAt": "VARCHAR",
+    "deletion": 'STRUCT("kind" VARCHAR)',
+    "imageMissing": "BOOLEAN",
+    "image": "JSON",
+}
+
+
+class _UnreadableAsStoredError(Exception):
+    """DuckDB could not read a compact object as stored (a lone surrogate escape, a broken line)."""
+
 
 #: attr(image, 'name'): a top-level attribute's value as VARCHAR. S, N (its exact text) and B as
 #: stored, BOOL as true/false, NULL and a missing attribute as NULL, a set, list or map as its
@@ -91,23 +117,51 @@ class DuckDBQueryEngine:
         except duckdb.Error as error:
             raise QueryError(_one_line(error)) from None
         check_reads_only(kinds)
+        with_item = needs_item(request.sql)
+        sources = self._sources(request)
+        files = self._fetch(sources)
+        compact = [] if with_item else [s for s in sources if s.layout is Layout.COMPACT]
         with tempfile.TemporaryDirectory(prefix="archiver-query-") as folder:
-            lines_file = Path(folder) / "deletions.jsonl"
-            with_item = needs_item(request.sql)
-            written = self._write_lines(request, lines_file, with_item=with_item)
-            with duckdb.connect() as connection:
-                _define_deletions(connection, lines_file, request.window, with_item=with_item)
-                _lock(connection, folder)
-                try:
-                    cursor = connection.execute(request.sql)
-                    columns = tuple(Column(name, str(kind)) for name, kind, *_ in cursor.description or ())
-                    rows = cursor.fetchall()
-                except duckdb.Error as error:
-                    raise QueryError(_one_line(error, written, lines_file)) from None
+            try:
+                return self._query(request, Path(folder), sources, files, compact, with_item=with_item)
+            except _UnreadableAsStoredError:  # a compact object DuckDB cannot read as it is: through Python
+                return self._query(request, Path(folder), sources, files, [], with_item=with_item)
+
+    def _query(
+        self,
+        request: QueryRequest,
+        folder: Path,
+        sources: list[SourceObject],
+        files: dict[str, Path],
+        compact: list[SourceObject],
+        *,
+        with_item: bool,
+    ) -> QueryResult:
+        """Run the query with ``compact`` objects read by DuckDB as stored, and the rest as one lines file."""
+        duckdb = _duckdb()
+        direct = {s.object_key for s in compact}
+        lines_file = folder / "deletions.jsonl"
+        written = self._write_lines([s for s in sources if s.object_key not in direct], files, lines_file, with_item)
+        catalog = folder / "compact-files.jsonl"
+        with catalog.open("w", encoding="utf-8") as out:
+            for source in compact:
+                out.write(json.dumps({"f": str(files[source.object_key]), "t": source.table, "o": source.object_key}))
+                out.write("\n")
+        paths = [str(files[s.object_key]) for s in compact]
+        with duckdb.connect() as connection:
+            _define_deletions(connection, lines_file, catalog, paths, request.window, with_item=with_item)
+            _lock(connection, [str(folder), str(self.cache.folder)])
+            try:
+                cursor = connection.execute(request.sql)
+                columns = tuple(Column(name, str(kind)) for name, kind, *_ in cursor.description or ())
+                rows = cursor.fetchall()
+            except duckdb.Error as error:
+                if compact and "Malformed JSON" in str(error):
+                    raise _UnreadableAsStoredError from error
+                raise QueryError(_one_line(error, written, lines_file)) from None
         return QueryResult(columns, rows)
 
-    def _write_lines(self, request: QueryRequest, path: Path, *, with_item: bool) -> WrittenLines:
-        sources = self._sources(request)
+    def _fetch(self, sources: list[SourceObject]) -> dict[str, Path]:
         with Progress(f"reading {len(sources)} objects", len(sources)) as progress:
             fetched = self.cache.fetch(
                 self.store, [s.object_key for s in sources], concurrency=self.concurrency, on_done=progress.advance
@@ -116,8 +170,13 @@ class DuckDBQueryEngine:
             self.say(
                 f"fetched {fetched.downloaded} objects ({fetched.downloaded_bytes:,} bytes) into {self.cache.folder}"
             )
+        return fetched.files
+
+    def _write_lines(
+        self, sources: list[SourceObject], files: dict[str, Path], path: Path, with_item: bool
+    ) -> WrittenLines:
         with path.open("wb") as out:
-            written = LineWriter(out, with_item=with_item).write_all((s, fetched.files[s.object_key]) for s in sources)
+            written = LineWriter(out, with_item=with_item).write_all((s, files[s.object_key]) for s in sources)
         if written.lone_surrogates:
             self.say(
                 f"note: {written.lone_surrogates} deletion(s) hold a lone surrogate (U+D800-U+DFFF alone), which "
@@ -173,10 +232,47 @@ def _uses_item(node: Any) -> bool:
 
 
 def _define_deletions(
-    connection: duckdb.DuckDBPyConnection, lines: Path, window: TimeWindow, *, with_item: bool
+    connection: duckdb.DuckDBPyConnection,
+    lines: Path,
+    catalog: Path,
+    compact_files: list[str],
+    window: TimeWindow,
+    *,
+    with_item: bool,
 ) -> None:
-    """The ``deletions`` view over the lines file, each (table, key, version) once, and ``attr``."""
-    columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in _LINE_COLUMNS.items()) + "}"
+    """The ``deletions`` view, each (table, key, version) once, and ``attr``.
+
+    Two sources: the lines file (``objects`` bodies, and compact lines that went through Python),
+    and compact objects read by DuckDB as stored (gzip JSON lines), their file names mapped back to
+    object keys through ``catalog``. Every value in the SQL is ours: temporary and cache paths
+    (digests; quoted) and the window's times.
+    """
+    wrapped = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in _LINE_COLUMNS.items()) + "}"
+    item = "i::JSON" if with_item else "NULL::JSON"
+    branches = [
+        f"""
+        SELECT t AS table_name, coalesce(k, b.encodedKey) AS encoded_key, b.key AS key,
+               coalesce(v, b.version) AS version, try_cast(b.deletedAt AS TIMESTAMP) AS deleted_at,
+               b.deletion.kind AS kind, b.imageMissing AS image_missing,
+               CASE WHEN b.imageMissing THEN NULL ELSE b.image END AS image, {item} AS item, o AS object_key
+        FROM read_json({_quoted(str(lines))}, format = 'newline_delimited', records = true, columns = {wrapped})
+        """  # noqa: S608
+    ]
+    if compact_files:
+        stored = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in _COMPACT_COLUMNS.items()) + "}"
+        listed = "[" + ", ".join(_quoted(path) for path in compact_files) + "]"
+        branches.append(
+            f"""
+            SELECT m.t AS table_name, c.encodedKey AS encoded_key, c.key AS key, c.version AS version,
+                   try_cast(c.deletedAt AS TIMESTAMP) AS deleted_at, c.deletion.kind AS kind,
+                   c.imageMissing AS image_missing, CASE WHEN c.imageMissing THEN NULL ELSE c.image END AS image,
+                   NULL::JSON AS item, m.o AS object_key
+            FROM read_json({listed}, format = 'newline_delimited', records = true, compression = 'gzip',
+                           filename = true, columns = {stored}) AS c
+            JOIN read_json({_quoted(str(catalog))}, format = 'newline_delimited', records = true,
+                           columns = {{'f': 'VARCHAR', 't': 'VARCHAR', 'o': 'VARCHAR'}}) AS m ON c.filename = m.f
+            """  # noqa: S608
+        )
     conditions = ["TRUE"]
     if window.after is not None:
         conditions.append(f"deleted_at >= {_timestamp(window.after)}")
@@ -184,20 +280,11 @@ def _define_deletions(
         conditions.append(f"deleted_at < {_timestamp(window.before)}")
     if window.bounded:
         conditions.append("deleted_at IS NOT NULL")
-    item = "i::JSON" if with_item else None
-    # The only values in it are ours: a temporary path (quoted) and the window's times.
     view = f"""
         CREATE TEMP VIEW {RELATION} AS
         SELECT table_name, encoded_key, key, version, deleted_at, kind, image_missing, image,
-               {"item, " if item else ""}object_key
-        FROM (
-            SELECT t AS table_name, coalesce(k, b.encodedKey) AS encoded_key, b.key AS key,
-                   coalesce(v, b.version) AS version, try_cast(b.deletedAt AS TIMESTAMP) AS deleted_at,
-                   b.deletion.kind AS kind, b.imageMissing AS image_missing,
-                   CASE WHEN b.imageMissing THEN NULL ELSE b.image END AS image,
-                   {item or "NULL"} AS item, o AS object_key
-            FROM read_json({_quoted(str(lines))}, format = 'newline_delimited', records = true, columns = {columns})
-        )
+               {"item, " if with_item else ""}object_key
+        FROM ({" UNION ALL ".join(branches)})
         WHERE {" AND ".join(conditions)}
         QUALIFY row_number() OVER (PARTITION BY table_name, encoded_key, version ORDER BY object_key) = 1
         """  # noqa: S608
@@ -205,11 +292,13 @@ def _define_deletions(
     connection.execute(_ATTR_MACRO)
 
 
-def _lock(connection: duckdb.DuckDBPyConnection, folder: str) -> None:
-    """From here on the connection reads ``folder`` and nothing else, and its settings cannot change."""
+def _lock(connection: duckdb.DuckDBPyConnection, folders: list[str]) -> None:
+    """From here on the connection reads ``folders`` (the query's own, the cache) and nothing else,
+    and its settings cannot change."""
+    allowed = ", ".join(_quoted(folder + "/") for folder in folders)
     for setting in (
-        f"SET temp_directory = {_quoted(folder + '/spill')}",  # a sort too big for memory spills here, not in cwd
-        f"SET allowed_directories = [{_quoted(folder + '/')}]",
+        f"SET temp_directory = {_quoted(folders[0] + '/spill')}",  # a sort too big for memory spills here
+        f"SET allowed_directories = [{allowed}]",
         "SET enable_external_access = false",
         "SET autoinstall_known_extensions = false",
         "SET autoload_known_extensions = false",

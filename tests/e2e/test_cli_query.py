@@ -385,3 +385,15 @@ def test_an_object_that_is_not_an_archive_body_is_named(query: Query) -> None:
 
     assert code == 1
     assert f"archive object {broken} is not JSON that the archiver writes (" in error_line(err)
+
+
+def test_a_compact_object_duckdb_cannot_read_as_stored_is_read_through_python(query: Query) -> None:
+    # given a compact line whose string holds a lone surrogate escape, beside an ordinary one
+    c = CompactDeletions(query.env.sessions)
+    put_compact(query.env, "odd", [c.line(session(1), at(1), {"s": {"S": "a\ud800b"}}), c.line(session(2), at(2))])
+
+    code, out, err = query("SELECT attr(image, 's') AS s FROM deletions ORDER BY version", "--format", "json")
+
+    assert code == 0, err
+    assert [json.loads(line) for line in out.splitlines()] == [{"s": "a\ufffdb"}, {"s": None}]
+    assert "1 deletion(s) hold a lone surrogate" in err
