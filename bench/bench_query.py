@@ -12,7 +12,8 @@ For each, the query counts deletions by hour over the whole table:
   2. the floor of the same work: list the objects with boto3, download them in parallel at the same
      concurrency into files, and run DuckDB's read_json over those files (the same count by hour,
      no dedup, no other column);
-  3. ``archiver query`` again over the same cache folder (warm: no GET).
+  3. ``archiver query`` again over the same cache folder (warm: no GET);
+  4. the same count filtered on ``item`` (warm): what building the plain-JSON column costs.
 
 Each measure runs in a fresh child process (imports excluded from the time), so that its peak
 memory (ru_maxrss) is its own; each is the fastest of ``--rounds`` alternating rounds. Target:
@@ -52,6 +53,11 @@ BUCKET = "bench-query"
 PREFIX = "archive"
 T0 = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 SQL = "SELECT date_trunc('hour', deleted_at) AS hour, count(*) AS deletions FROM deletions GROUP BY 1 ORDER BY 1"
+#: The same count, of the items whose status is shipped, read through ``item`` (built in Python: what it costs).
+ITEM_SQL = (
+    "SELECT date_trunc('hour', deleted_at) AS hour, count(*) AS deletions FROM deletions "
+    "WHERE item->>'$.status' = 'shipped' GROUP BY 1 ORDER BY 1"
+)
 CONFIG = """
 environment: bench
 region: {region}
@@ -141,7 +147,7 @@ def slow_clients(region: str | None = None, max_pool_connections: int = 16) -> A
     return clients
 
 
-def child_query(table: str, cache: str, concurrency: int, config: str) -> float:
+def child_query(table: str, cache: str, concurrency: int, config: str, sql: str = SQL) -> float:
     import contextlib  # noqa: PLC0415
     import io  # noqa: PLC0415
     from unittest import mock  # noqa: PLC0415
@@ -162,7 +168,7 @@ def child_query(table: str, cache: str, concurrency: int, config: str) -> float:
         return TableSource(found.table, found.prefix, Layout.COMPACT) if table.name in compact else found
 
     archive_sources.table_source = source  # type: ignore[assignment]
-    argv = ["query", "--config", config, "--table", table, "--cache", cache, "--concurrency", str(concurrency), SQL]
+    argv = ["query", "--config", config, "--table", table, "--cache", cache, "--concurrency", str(concurrency), sql]
     out = io.StringIO()
     started = time.perf_counter()
     with mock.patch("adapters.cli.app.aws_clients", slow_clients), contextlib.redirect_stdout(out):
@@ -211,7 +217,7 @@ def child(argv: list[str]) -> int:
     if kind == "floor":
         seconds = child_floor(table, int(concurrency))
     else:
-        seconds = child_query(table, cache, int(concurrency), config)
+        seconds = child_query(table, cache, int(concurrency), config, ITEM_SQL if kind == "item" else SQL)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
     return 0
@@ -262,6 +268,7 @@ def main() -> int:
                         "floor": measure("floor", table, cache, args.concurrency, str(config)),
                         "cold": measure("query", table, cache, args.concurrency, str(config)),
                         "warm": measure("query", table, cache, args.concurrency, str(config)),
+                        "item": measure("item", table, cache, args.concurrency, str(config)),
                     }
                     for name, run in runs.items():
                         if name not in best or run["seconds"] < best[name]["seconds"]:
@@ -272,6 +279,7 @@ def main() -> int:
                     (label, "floor: boto3 list + parallel GET + DuckDB over the files", best["floor"], 1.0),
                     (label, "archiver query, cold cache", best["cold"], best["cold"]["seconds"] / floor),
                     (label, "archiver query, warm cache (no GET)", best["warm"], best["warm"]["seconds"] / floor),
+                    (label, "the same, filtered on item (warm)", best["item"], best["item"]["seconds"] / floor),
                 ]
     finally:
         server.terminate()
