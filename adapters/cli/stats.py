@@ -77,10 +77,12 @@ def _named_deletions(
         )
     if args.kind is None:
         cost = len(found) * _USD_PER_1000_HEADS / 1000
+        seconds = len(found) / args.concurrency / 40  # ~25 ms a HEAD
         say(
             f"kinds not split: an objects table keeps each deletion's kind in its object's metadata, one HEAD "
-            f"per object ({len(found):,} here, about ${cost:.4f} and {len(found) / args.concurrency / 40:.0f} s "
-            f"at {args.concurrency} at once); --kind user|ttl reads them"
+            f"per object ({len(found):,} here: {f'${cost:.2f}' if cost >= 0.01 else 'under $0.01'}, "
+            f"{f'about {seconds:.0f} s' if seconds >= 1 else 'under a second'} at {args.concurrency} at once); "
+            "--kind user|ttl reads them"
         )
         return [(s.deleted_at, None) for s in found], False
     versions = [v for v in (parse_object_key(s.object_key, source.prefix, source.table) for s in found) if v]
