@@ -8,6 +8,7 @@ offer the relation :data:`archiver.query.DELETIONS_COLUMNS` describes, and the o
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from adapters.cli import archive_sources
@@ -65,9 +66,10 @@ class _AthenaEngine:
             module: Any = importlib.import_module("adapters.aws.athena_engine")
         except ImportError:
             raise QueryError("--engine athena is not part of this installation; use --engine duckdb") from None
-        refused = (getattr(module, "AthenaQueryError", None), getattr(module, "QueryRefusedError", None))
+        sql_module: Any = sys.modules.get("adapters.aws.athena_sql")  # where its refusals come from, once imported
+        named = [getattr(m, n, None) for m in (module, sql_module) for n in ("AthenaQueryError", "QueryRefusedError")]
         errors: tuple[type[Exception], ...] = tuple(
-            e for e in refused if isinstance(e, type) and issubclass(e, Exception)
+            e for e in named if isinstance(e, type) and issubclass(e, Exception)
         )
         client = self.app.clients.session.client("athena", config=self.app.clients.config)
         engine = module.AthenaQueryEngine.for_environment(
