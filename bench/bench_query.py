@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_handler import environment, free_port, start_server  # noqa: E402
+from bench_restore import slow_clients, with_latency  # noqa: E402 - +25 ms on S3 GET and LIST, as there
 
 from adapters.aws.clients import aws_clients  # noqa: E402
 from archiver.archive import table_folder  # noqa: E402
@@ -123,29 +124,6 @@ def fill(s3: Any, compact: int, objects: int) -> None:
 
 # --- the child: one measure, in a process of its own -------------------------------------------
 
-LATENCY = {"s3.GetObject": 0.025, "s3.ListObjectsV2": 0.025}
-
-
-def slow(client: Any) -> Any:
-    for operation, seconds in LATENCY.items():
-        service, name = operation.split(".")
-        if client.meta.service_model.service_name == service:
-            client.meta.events.register(f"before-send.{service}.{name}", lambda _s=seconds, **_: time.sleep(_s))
-    return client
-
-
-def slow_clients(region: str | None = None, max_pool_connections: int = 16) -> Any:
-    clients = aws_clients(region, max_pool_connections)
-    build = clients._client
-
-    def built(name: str) -> Any:
-        fresh = name not in clients._clients
-        client = build(name)
-        return slow(client) if fresh else client
-
-    clients._client = built  # type: ignore[method-assign]
-    return clients
-
 
 def child_query(table: str, cache: str, concurrency: int, config: str, sql: str = SQL) -> float:
     import contextlib  # noqa: PLC0415
@@ -183,7 +161,7 @@ def child_floor(table: str, concurrency: int) -> float:
 
     folder = compact_folder(PREFIX, table) if table == "events" else table_folder(PREFIX, table)
     started = time.perf_counter()
-    s3 = slow(aws_clients(REGION, max(16, concurrency)).s3)  # in the time: the command builds its client too
+    s3 = with_latency(aws_clients(REGION, max(16, concurrency)).s3)  # in the time: the command builds its client too
     keys = [
         item["Key"]
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=folder)

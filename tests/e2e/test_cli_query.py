@@ -1,7 +1,7 @@
 """`archiver query` on DuckDB against a moto server: columns, both layouts, dedup, pruning, cache, refusals.
 
 Objects-layout deletions are written by the real Archiver (tests/deletions.py); compact objects are
-made from the format's spec (tests/compact_objects.py). Until ``TableConfig.layout`` lands, the
+made from the format's spec (tests/compact_lines.py). Until ``TableConfig.layout`` lands, the
 sessions table is read as compact by replacing the one function that reads a table's layout.
 """
 
@@ -24,7 +24,7 @@ from adapters.cli.main import main
 from archiver.keys import encode_key
 from archiver.policy import Layout
 from tests.builders import EVERY_TYPE
-from tests.compact_objects import CompactDeletions
+from tests.compact_lines import CompactLines
 from tests.deletions import Deletions
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def orders(env: LocalEnvironment) -> Deletions:
 
 
 def put_compact(env: LocalEnvironment, name: str, lines: list[dict[str, Any]]) -> str:
-    return CompactDeletions(env.sessions).put(env.clients.s3, env.config.bucket, name, lines)
+    return CompactLines(env.sessions).put(env.clients.s3, env.config.bucket, name, lines)
 
 
 def test_every_column_of_every_attribute_type(query: Query) -> None:
@@ -177,7 +177,7 @@ def test_both_layouts_in_one_query(query: Query) -> None:
     d = orders(env)
     d.delete(order("1"), at(1))
     d.delete(order("2"), at(2))
-    c = CompactDeletions(env.sessions)
+    c = CompactLines(env.sessions)
     put_compact(env, "batch-a", [c.line(session(1), at(3)), c.line(session(2), at(4))])
     put_compact(env, "batch-b", [c.line(session(3), at(70), ttl=True)])
 
@@ -196,7 +196,7 @@ def test_both_layouts_in_one_query(query: Query) -> None:
 def test_a_deletion_stored_twice_by_a_bisected_retry_is_one_row(query: Query) -> None:
     # given a batch A, B stored, and its retry re-sliced as B, C: B is in two objects
     env = query.env
-    c = CompactDeletions(env.sessions)
+    c = CompactLines(env.sessions)
     a, b, cc = c.line(session(1), at(1)), c.line(session(2), at(2)), c.line(session(3), at(3))
     first = put_compact(env, "batch-1", [a, b])
     second = put_compact(env, "batch-2", [b, cc])
@@ -216,7 +216,7 @@ def test_the_window_reads_only_its_objects_and_the_cache_makes_a_rerun_read_noth
     inside = {d.delete(order("in-1"), at(5)), d.delete(order("in-2"), at(59))}
     d.delete(order("before"), at(-1))
     d.delete(order("after"), at(60))
-    c = CompactDeletions(env.sessions)
+    c = CompactLines(env.sessions)
     put_compact(env, "nine", [c.line(session(1), at(-30))])
     ten = put_compact(env, "ten", [c.line(session(2), at(10)), c.line(session(3), at(50))])
     put_compact(env, "eleven", [c.line(session(4), at(61))])
@@ -389,7 +389,7 @@ def test_an_object_that_is_not_an_archive_body_is_named(query: Query) -> None:
 
 def test_a_compact_object_duckdb_cannot_read_as_stored_is_read_through_python(query: Query) -> None:
     # given a compact line whose string holds a lone surrogate escape, beside an ordinary one
-    c = CompactDeletions(query.env.sessions)
+    c = CompactLines(query.env.sessions)
     put_compact(query.env, "odd", [c.line(session(1), at(1), {"s": {"S": "a\ud800b"}}), c.line(session(2), at(2))])
 
     code, out, err = query("SELECT attr(image, 's') AS s FROM deletions ORDER BY version", "--format", "json")

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.aws.s3_store import S3ArchiveStore
 from adapters.cli.main import main
-from tests.compact_objects import CompactDeletions
+from tests.compact_lines import CompactLines
 from tests.e2e.test_cli_query import Query, at, order, orders, put_compact, query, session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("process_logging_left_alone")]
@@ -74,7 +74,7 @@ def test_kind_reads_each_objects_kind_with_a_head(query: Query, heads: list[str]
 
 def test_a_compact_table_is_split_by_kind_and_drawn(query: Query) -> None:
     # given compact deletions at 10:xx (two user, one TTL) and 12:xx (one user)
-    c = CompactDeletions(query.env.sessions)
+    c = CompactLines(query.env.sessions)
     lines: list[dict[str, Any]] = [
         c.line(session(1), at(1)),
         c.line(session(2), at(2)),

@@ -1,4 +1,4 @@
-"""Compact objects made from the spec, for readers' tests, independent of the compact writer.
+"""Compact objects for the query tests, made from the spec (main's tests/compact_objects.py is another builder).
 
 ``<prefix>/<table>/compact/dt=YYYY-MM-DD/hh=HH/<name>.jsonl.gz``: gzip (here as one member per
 line group, to prove readers take several) of JSON lines, each an ``objects`` body plus ``version``.
@@ -21,7 +21,7 @@ from tests.fakes import FakeArchiveStore
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["CompactDeletions", "compact_bytes"]
+__all__ = ["CompactLines", "compact_bytes"]
 
 
 def compact_bytes(lines: Sequence[dict[str, Any]], *, members: int = 2) -> bytes:
@@ -37,7 +37,7 @@ def compact_bytes(lines: Sequence[dict[str, Any]], *, members: int = 2) -> bytes
     return out.getvalue()
 
 
-class CompactDeletions:
+class CompactLines:
     """Deletions of ``table`` made as compact lines; :meth:`put` files them in one compact object."""
 
     def __init__(self, table: str, prefix: str = "archive") -> None:
