@@ -1,15 +1,19 @@
 """Keys an operator types: ``--key`` JSON and ``--keys`` lines, each to one canonical (encoded) key.
 
-A line is a ``--key`` form (DynamoDB JSON, or plain values where the key schema is known) or a line
-of ``archiver list --json``. Numbers are read exactly (38 digits), never as floats.
+A line is a ``--key`` form (DynamoDB JSON, or plain values where the key schema is known), a line
+of ``archiver list --json``, or a row of ``archiver query --format json`` (any row with ``key``,
+optionally ``table_name`` and ``version``: a row's version pins what goes back). Numbers are read
+exactly (38 digits), never as floats.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from archiver.archive import version_time
 from archiver.errors import RecoveryError, shown
 from archiver.keys import InvalidKeyError, canonical_key, encode_key
 from archiver.layouts import COMPACT_FOLDER
@@ -18,7 +22,15 @@ from archiver.listing import read_object_key
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["KeyArgumentError", "key_from_line", "keys_from_lines", "parse_key_argument"]
+__all__ = [
+    "KeyArgumentError",
+    "KeyLine",
+    "key_from_line",
+    "key_lines",
+    "keys_from_lines",
+    "parse_key_argument",
+    "read_key_line",
+]
 
 _KEY_TYPES = ("S", "N", "B")
 _A = {"S": "an", "N": "an", "B": "a"}  # the article, as the letter is read out
@@ -111,21 +123,92 @@ def _is_listing_line(given: object) -> bool:
     return isinstance(given, dict) and "objectKey" in given and "version" in given and "key" in given
 
 
+def _is_query_row(given: object) -> bool:
+    """A row of ``archiver query --format json``: its ``key`` is DynamoDB JSON, attribute -> typed value.
+
+    (A ``--key`` form of a table whose key attribute is called ``key`` has a typed value there,
+    ``{"key": {"S": "x"}}``, whose value is a string, not a map: the two never meet.)
+    """
+    if not isinstance(given, dict) or "objectKey" in given:
+        return False
+    key = given.get("key")
+    return isinstance(key, dict) and bool(key) and all(isinstance(value, dict) for value in key.values())
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLine:
+    """A key a ``--keys`` line names, and the version it pins (a query row's ``version``), if any."""
+
+    encoded_key: str
+    version: str | None = None
+
+
+def read_key_line(line: str, number: int, types: Mapping[str, str] | None, table: str, folder: str) -> KeyLine:
+    """One ``--keys`` line -> the key it names, and the version a query row pins.
+
+    A row of ``archiver query --format json`` names its key in ``key`` (DynamoDB JSON); a
+    ``table_name`` must be ``table``; a ``version`` is the exact version to restore (the operator
+    chose it, even an older one of a key deleted again later).
+
+    Raises:
+        KeyArgumentError: the line names no key of ``table``, or a version that is no version name.
+    """
+    what = f"--keys line {number}"
+    given = _json(line, what, 'a key such as {"PK": {"S": "USER#123"}} or a line of `archiver list --json`')
+    if not _is_query_row(given):
+        return KeyLine(key_from_line(line, number, types, table, folder))
+    if given.get("table_name", table) != table:
+        raise KeyArgumentError(f"{what} is a row of table {shown(given.get('table_name'))}, not of {shown(table)}")
+    version = given.get("version")
+    if version is not None:
+        try:
+            version_time(str(version))
+        except ValueError as error:
+            raise KeyArgumentError(f"{what}: version {error}") from None
+    return KeyLine(encode_key(_key_of(given["key"], None, f"{what} key")), None if version is None else str(version))
+
+
+def key_lines(lines: Iterable[str], types: Mapping[str, str] | None, table: str, folder: str) -> list[KeyLine]:
+    """Every key the lines name, once each, in the order first named; blank lines are ignored.
+
+    A key named twice with the same pin (or none) is one key; with two different pins it is
+    refused, since one key can only go back once and the lines do not say which version wins.
+
+    Raises:
+        KeyArgumentError: a line names no key, or two lines pin different versions of one key.
+    """
+    seen: dict[str, tuple[int, KeyLine]] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        found = read_key_line(line, number, types, table, folder)
+        first = seen.setdefault(found.encoded_key, (number, found))
+        if first[1] != found:
+            pins = [f"line {n}: {k.version or 'no version (the window decides)'}" for n, k in (first, (number, found))]
+            raise KeyArgumentError(
+                f"--keys names {found.encoded_key} twice with different versions ({'; '.join(pins)}); "
+                "keep one line per key"
+            )
+    return [key_line for _, key_line in seen.values()]
+
+
 def key_from_line(line: str, number: int, types: Mapping[str, str] | None, table: str, folder: str) -> str:
     """One ``--keys`` line -> the encoded key it names.
 
-    A line is a ``--key`` form (DynamoDB JSON, or plain values where ``types`` is known) or a line
+    A line is a ``--key`` form (DynamoDB JSON, or plain values where ``types`` is known), a line
     of ``archiver list --json`` (``table``, ``key``, ``version``, ``objectKey`` ...), whose object
-    key is read, so digest-form keys, whose key only the body holds, work too; a compact table's
-    line names a compact object that holds many keys, and always carries its key, which is read.
-    The version of a listing line is not pinned: which version goes back is the restore's decision
-    (the window).
+    key is read, so digest-form keys, whose key only the body holds, work too (a compact table's
+    line names a compact object that holds many keys, and always carries its key, which is read),
+    or a query row (:func:`read_key_line`). The version of a listing line is not pinned: which
+    version goes back is the restore's decision (the window).
 
     Raises:
         KeyArgumentError: the line names no key of ``table`` (the message gives the line number).
     """
     what = f"--keys line {number}"
     given = _json(line, what, 'a key such as {"PK": {"S": "USER#123"}} or a line of `archiver list --json`')
+    if _is_query_row(given):
+        return read_key_line(line, number, types, table, folder).encoded_key
     if not _is_listing_line(given):
         return encode_key(_key_of(given, types, what))
     if given.get("table") != table:

@@ -33,6 +33,8 @@ __all__ = [
     "NOTHING_ARCHIVED",
     "NOTHING_IN_WINDOW",
     "NO_IMAGE",
+    "PINNED_NOT_ARCHIVED",
+    "PINNED_OUTSIDE_WINDOW",
     "ArchivedImage",
     "Chosen",
     "KeyOutcome",
@@ -52,6 +54,8 @@ DELETED_AGAIN = "deleted again after the window"
 NO_IMAGE = "archived without an image (the stream carried no old image)"
 NOTHING_IN_WINDOW = "no deletion in the window"
 NOTHING_ARCHIVED = "nothing archived"
+PINNED_NOT_ARCHIVED = "the version named is not archived"
+PINNED_OUTSIDE_WINDOW = "the version named is outside the window"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +73,24 @@ class Skip:
     name: ArchiveName | None = None
 
 
-def choose_version(names: Sequence[ArchiveName], window: TimeWindow) -> Chosen | Skip:
+def choose_version(names: Sequence[ArchiveName], window: TimeWindow, pinned: str | None = None) -> Chosen | Skip:
     """The newest version of one key deleted in ``window``, unless the key was deleted again after it.
 
     ``names`` are every archived version of the key (any order). Versions sort in deletion order,
     so the newest overall is the largest; if it is past the window, the key came back after the
     window and was deleted again, and putting the in-window version back would resurrect stale data.
+
+    A ``pinned`` version (a ``archiver query`` row's) is chosen as it is, even where the key was
+    deleted again later: the operator chose that deletion. It must be archived, and in the window
+    where one is given (two flags that disagree write nothing).
     """
+    if pinned is not None:
+        match = next((n for n in names if n.version == pinned), None)
+        if match is None:
+            return Skip(PINNED_NOT_ARCHIVED)
+        if window.bounded and not window.contains(match.deleted_at):
+            return Skip(PINNED_OUTSIDE_WINDOW, match)
+        return Chosen(match)
     if not names:
         return Skip(NOTHING_ARCHIVED)
     newest = max(names, key=lambda n: n.version)
@@ -89,10 +104,12 @@ def choose_version(names: Sequence[ArchiveName], window: TimeWindow) -> Chosen |
 
 @dataclass(frozen=True, slots=True)
 class KeyPlan:
-    """One key to restore: its encoded key, and its versions where a listing found them already."""
+    """One key to restore: its encoded key, its versions where a listing found them already, and the
+    version to restore where the operator named one (``version``; else the window decides)."""
 
     encoded_key: str
     names: tuple[ArchiveName, ...] | None = None
+    version: str | None = None
 
 
 def plan_window(names: Iterable[ArchiveName], window: TimeWindow) -> list[KeyPlan]:

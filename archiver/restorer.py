@@ -100,7 +100,7 @@ class Restorer:
             names = plan.names if plan.names is not None else self._versions(encoded)
         except StoreUnavailableError as error:
             return KeyOutcome(encoded, KeyStatus.FAILED, reason=f"listing its versions failed: {error}")
-        choice = choose_version(names, self.window)
+        choice = choose_version(names, self.window, plan.version)
         if isinstance(choice, Skip):
             return _skipped(encoded, choice)
         prepared = self.prepare(choice.name)

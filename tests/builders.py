@@ -9,6 +9,19 @@ from typing import Any
 
 ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2024-01-01T00:00:00.000"
 TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+#: An image with every DynamoDB type once, a 38-digit number and a non-ASCII string among them.
+EVERY_TYPE: dict[str, Any] = {
+    "s": {"S": "café ☕"},
+    "n": {"N": "12345678901234567890123456789012345678"},
+    "b": {"B": "AP8A/w=="},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1.5", "99999999999999999999999999999999999999"]},
+    "bs": {"BS": ["AQ==", "Ag=="]},
+    "m": {"M": {"inner": {"L": [{"B": "Aw=="}, {"N": "-0.000001"}]}}},
+    "l": {"L": [{"S": "x"}, {"BOOL": False}, {"NULL": True}]},
+    "bool": {"BOOL": True},
+    "null": {"NULL": True},
+}
 
 
 def remove_record(

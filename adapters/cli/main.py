@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from adapters.cli import browse, configuration, cost, demo, redrive, restore, run
+from adapters.cli import browse, configuration, cost, demo, query, redrive, restore, run, stats
 from adapters.cli.app import say
 from adapters.cli.catalog import CatalogError, KeyArgumentError
 from adapters.config import ConfigError
@@ -46,7 +46,7 @@ _USER_ERRORS = (
     ItemTableError,
 )
 #: In the order `archiver --help` lists them.
-_GROUPS = (run, browse, restore, redrive, configuration, cost, demo)
+_GROUPS = (run, browse, query, stats, restore, redrive, configuration, cost, demo)
 
 
 def parser() -> argparse.ArgumentParser:

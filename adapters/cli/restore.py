@@ -33,7 +33,7 @@ from adapters.cli.options import (
 from adapters.cli.progress import Progress
 from archiver.archive import escape_lone_surrogates, table_folder
 from archiver.errors import RecoveryError
-from archiver.key_arguments import keys_from_lines
+from archiver.key_arguments import key_lines
 from archiver.listing import ArchiveName, read_object_key
 from archiver.policy import DeletionKind, Layout
 from archiver.restore_plan import KeyOutcome, KeyPlan, KeyStatus, key_mismatch, key_types_of, plan_window, summary_rows
@@ -173,9 +173,12 @@ def _restore_many(app: App, args: argparse.Namespace, table: TableConfig, restor
     store, folder, target, window = restorer.store, restorer.folder, restorer.table, restorer.window
     outcomes: list[KeyOutcome] = []
     with _report(args.report) as report, stop_on_ctrl_c("the writes in flight") as stop:
-        keys = None
+        keys: list[str] | None = None
+        pins: dict[str, str | None] = {}
         if args.keys is not None:
-            keys = keys_from_lines(_lines(args.keys), key_types(table.key_schema), table.name, folder)
+            named = key_lines(_lines(args.keys), key_types(table.key_schema), table.name, folder)
+            pins = {k.encoded_key: k.version for k in named}
+            keys = list(pins)
         if layout_of(table) is Layout.COMPACT:
             planned = plan_compact_restore(
                 app.store(), table, window, keys, concurrency=args.concurrency, stop=stop.is_set
@@ -185,9 +188,10 @@ def _restore_many(app: App, args: argparse.Namespace, table: TableConfig, restor
                 return 1
             plans, index = planned
             _refuse_unread(index.problems, "a later deletion of a key in the window")
+            plans = [dataclasses.replace(plan, version=pins.get(plan.encoded_key)) for plan in plans]
             restorer = dataclasses.replace(restorer, bodies=index)
         elif keys is not None:
-            plans = [KeyPlan(k) for k in keys]
+            plans = [KeyPlan(k, version=pins[k]) for k in keys]
         else:
             with Progress(f"listing {table.name}") as listing:
                 listed = list_folder(
@@ -282,7 +286,8 @@ def register(commands: Any) -> None:
         "Put archived images back, only where no item has the key (a live item is never overwritten):\n"
         "  --key JSON [--version V]        one key: its latest version, or V\n"
         "  --deleted-after TIME [...]      every key deleted in the window after <= deleted-at < before\n"
-        "  --keys FILE                     the keys in FILE (JSON lines: a --key form, or `list --json` lines)\n"
+        "  --keys FILE                     the keys in FILE (JSON lines: a --key form, `list --json` lines, or\n"
+        "                                  `query --format json` rows with key, where a version pins that version)\n"
         "Per key, the newest version deleted in the window goes back; a key deleted again after the window\n"
         "is skipped (restoring it would bring back stale data), as is one archived without an image.\n"
         "A summary goes to stdout; exit 0 only if nothing failed. Running it again restores nothing twice.",

@@ -21,6 +21,7 @@ from adapters.cli import restore as restore_command
 from adapters.cli.app import App
 from adapters.cli.main import main
 from archiver.keys import encode_key
+from tests.builders import EVERY_TYPE
 from tests.deletions import Deletions
 from tests.integration.faults import FlakyClient, client_error
 
@@ -35,18 +36,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("process_logging_left_alo
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 START, END = "2026-11-25T10:00:00Z", "2026-11-25T11:00:00Z"
-EVERY_TYPE: dict[str, Any] = {
-    "s": {"S": "café ☕"},
-    "n": {"N": "12345678901234567890123456789012345678"},
-    "b": {"B": "AP8A/w=="},
-    "ss": {"SS": ["a", "b"]},
-    "ns": {"NS": ["1.5", "99999999999999999999999999999999999999"]},
-    "bs": {"BS": ["AQ==", "Ag=="]},
-    "m": {"M": {"inner": {"L": [{"B": "Aw=="}, {"N": "-0.000001"}]}}},
-    "l": {"L": [{"S": "x"}, {"BOOL": False}, {"NULL": True}]},
-    "bool": {"BOOL": True},
-    "null": {"NULL": True},
-}
 
 
 #: The summary of restoring _incident's window: the same for every layout.

@@ -79,7 +79,7 @@ def test_runtime_dependencies_come_from_pyproject(build_lambda: ModuleType) -> N
     dependencies = build_lambda.runtime_dependencies()
 
     assert any(d.startswith("pydantic-settings") for d in dependencies)
-    assert not any(d.startswith(("pytest", "moto", "checkov")) for d in dependencies)
+    assert not any(d.startswith(("pytest", "moto", "checkov", "duckdb", "rich")) for d in dependencies)
 
 
 def test_the_package_holds_what_the_function_imports_and_nothing_of_the_cli(build_lambda: ModuleType) -> None:
@@ -88,6 +88,8 @@ def test_the_package_holds_what_the_function_imports_and_nothing_of_the_cli(buil
     assert {"adapters/lambda_handler.py", "adapters/aws/s3_store.py", "archiver/service.py"} <= files
     assert not {f for f in files if f.startswith(("adapters/cli/", "adapters/local/"))}
     assert "adapters/config.py" not in files  # YAML is read by Terraform and the CLI, not the function
+    assert not {f for f in files if "duckdb" in f or "rich" in f}  # CLI-side extras: `archiver query`, progress
+    assert "archiver/plain_json.py" not in files  # the query's item column, not the function's
 
 
 def test_the_shipped_files_alone_import_the_handler(build_lambda: ModuleType, tmp_path: Path) -> None:
