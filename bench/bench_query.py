@@ -60,7 +60,7 @@ ITEM_SQL = (
     "WHERE item->>'$.status' = 'shipped' GROUP BY 1 ORDER BY 1"
 )
 CONFIG = """
-environment: bench
+environment: local
 region: {region}
 bucket: {bucket}
 tables:

@@ -38,9 +38,7 @@ _HOUR = timedelta(hours=1)
 
 
 def table_source(table: TableConfig) -> TableSource:
-    """A configured table as a query or a count reads it: name, prefix and layout.
-
-    """
+    """A configured table as a query or a count reads it: name, prefix and layout."""
     return TableSource(table.name, table.prefix, Layout(table.layout))
 
 

@@ -21,7 +21,13 @@ from archiver.windows import TimeWindow
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-CONFIG = {"environment": "prod", "bucket": "archive-prod", "tables": [{"name": "orders"}]}
+CONFIG = {
+    "environment": "prod",
+    "account_id": "123456789012",
+    "alarm_topic_arn": "arn:aws:sns:us-east-1:123456789012:alarms",
+    "bucket": "archive-prod",
+    "tables": [{"name": "orders"}],
+}
 
 
 class FakeAthenaError(Exception):
