@@ -8,6 +8,7 @@ with chosen deletion times, in batches as a pipe delivers them, one retried and 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -208,3 +209,21 @@ def test_a_corrupt_compact_object_is_named_listing_goes_on_and_restore_writes_no
     assert f"archiver: error: {broken}: bad gzip" in captured.err
     assert "nothing was restored: 1 problem(s) reading the compact objects above" in captured.err
     assert get(env, order("twice")) is None
+
+
+def test_a_query_row_pins_the_older_version_of_a_compact_key_deleted_again_later(
+    env: LocalEnvironment, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given "twice", deleted at 10:05 ("first") and again at 10:30 ("second"), in compact objects
+    incident(env)
+    versions = sorted(line["version"] for line in listed(env, capsys, "--key", json.dumps(order("twice"))))
+    assert len(versions) == 2
+
+    # when a row of `archiver query --format json` names the older version, and restore reads it
+    row = {"table_name": env.orders, "key": order("twice"), "version": versions[0]}
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(row) + "\n"))
+    assert main(["restore", "--config", env.config_path, "--table", env.orders, "--keys", "-"]) == 0
+
+    # then exactly that version goes back, though the key was deleted again later (the operator chose it)
+    assert summary(capsys.readouterr().out)["restored"] == 1
+    assert get(env, order("twice"))["v"] == {"S": "first"}  # type: ignore[index]
