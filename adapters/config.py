@@ -18,9 +18,9 @@ from typing import Any, Literal, NamedTuple
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
-from adapters.aws.names import check_bucket_name, check_table_name
+from adapters.fields import BucketName, KeyPrefix, TableName
 from archiver.archive import table_folder
-from archiver.policy import DeletionKind, Policies, TablePolicy, check_prefix
+from archiver.policy import DeletionKind, Policies, TablePolicy
 from archiver.policy import Layout as ArchiveLayout
 
 __all__ = [
@@ -148,8 +148,8 @@ class Batch(_Strict):
 class TableConfig(_Strict):
     """One table to archive, with its per-table settings (each one a variable of the Terraform module)."""
 
-    name: str = Field(description="The DynamoDB table name.")
-    prefix: str = Field("archive", description="First part of this table's object keys.")
+    name: TableName = Field(description="The DynamoDB table name.")
+    prefix: KeyPrefix = Field("archive", description="First part of this table's object keys.")
     capture: list[DeletionKind] = Field(
         default_factory=lambda: [DeletionKind.USER, DeletionKind.TTL],
         min_length=1,
@@ -171,16 +171,6 @@ class TableConfig(_Strict):
         None, description="Records per invocation and batching window; defaults depend on the delivery."
     )
     key_schema: KeySchema | None = Field(None, description="The table's key (local provisioning only).")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return check_table_name(value)
-
-    @field_validator("prefix")
-    @classmethod
-    def _prefix(cls, value: str) -> str:
-        return check_prefix(value)  # its PolicyError is a ValueError: pydantic reports it as the field's
 
     @model_validator(mode="after")
     def _delivery_limits(self) -> TableConfig:
@@ -239,7 +229,7 @@ class EnvironmentConfig(_Strict):
 
     environment: str = Field(pattern=r"^[a-z][a-z0-9-]{0,19}$", description="Short name: local, dev, prod.")
     region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="AWS region.")
-    bucket: str = Field(description="The archive bucket for all tables.")
+    bucket: BucketName = Field(description="The archive bucket for all tables.")
     dead_letter_queue: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_-]{1,80}$", description="Local queue name; default <bucket>-dlq."
     )
@@ -279,11 +269,6 @@ class EnvironmentConfig(_Strict):
                     "alarm_topic_arn: arn:aws:sns:<region>:<account>:<topic>"
                 )
         return self
-
-    @field_validator("bucket")
-    @classmethod
-    def _bucket(cls, value: str) -> str:
-        return check_bucket_name(value)
 
     @field_validator("tables")
     @classmethod

@@ -12,8 +12,8 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from adapters.aws.names import check_bucket_name, check_table_name
-from archiver.policy import MAX_PREFIX_BYTES, DeletionKind, Layout, Policies, TablePolicy, check_prefix
+from adapters.fields import BucketName, KeyPrefix, TableName
+from archiver.policy import DeletionKind, Layout, Policies, TablePolicy
 
 __all__ = ["ENV_PREFIX", "Settings", "SettingsError", "load_settings"]
 
@@ -35,10 +35,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    bucket: str = Field(min_length=3, max_length=63, description="The archive bucket (required).")
-    prefix: str = Field("archive", max_length=MAX_PREFIX_BYTES, description="First part of every object key.")
+    bucket: BucketName = Field(description="The archive bucket (required).")
+    prefix: KeyPrefix = Field("archive", description="First part of every object key.")
     dlq_url: str | None = Field(None, description="SQS queue URL for records that could not be archived.")
-    table: str | None = Field(
+    table: TableName | None = Field(
         None, description="Table to archive under when a record carries no usable eventSourceARN."
     )
     capture: Annotated[frozenset[DeletionKind], NoDecode] = Field(
@@ -64,11 +64,6 @@ class Settings(BaseSettings):
 
     _split_capture = field_validator("capture", "drop_attributes", mode="before")(_split)
 
-    @field_validator("prefix")
-    @classmethod
-    def _prefix(cls, value: str) -> str:
-        return check_prefix(value)  # its PolicyError is a ValueError: pydantic reports it as the field's
-
     @field_validator("metrics_namespace")
     @classmethod
     def _namespace(cls, value: str) -> str:
@@ -78,16 +73,6 @@ class Settings(BaseSettings):
                 f"{value!r} starts with AWS/, which CloudWatch reserves for AWS services; use e.g. DynamoArchive"
             )
         return value
-
-    @field_validator("bucket")
-    @classmethod
-    def _bucket(cls, value: str) -> str:
-        return check_bucket_name(value)
-
-    @field_validator("table")
-    @classmethod
-    def _table(cls, value: str | None) -> str | None:
-        return None if value is None else check_table_name(value)
 
     @field_validator("dlq_url", "table", "ttl_attribute", "kms_key_id", mode="before")
     @classmethod
