@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from archiver.query import QueryRefusedError  # one refusal type for both engines
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -73,10 +75,6 @@ Layout = Literal["objects", "compact"]
 #: A version name at the end of an objects key: <YYYYMMDDTHHMMSSZ>-<40 digits>-<16 hex>.json.
 _VERSION_IN_PATH = r"/([0-9]{8}T[0-9]{6}Z-[0-9]{40}-[0-9a-f]{16})\.json$"
 _NO_TIME = "00000000T000000Z"
-
-
-class QueryRefusedError(ValueError):
-    """A query that is not sent to Athena; the message says why and what to write instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,8 +306,10 @@ _READ_STARTS = frozenset({"SELECT", "WITH", "VALUES", "TABLE"})
 def check_read_only(sql: str) -> list[_Token]:
     """The tokens of ``sql`` if it is one read-only query (SELECT, WITH ... SELECT, VALUES, TABLE).
 
-    A local check for Athena; the DuckDB engine's shared one should replace it once merged (same
-    contract: refuse before anything runs, name the statement found).
+    Trino's own check, beside its lexer: DuckDB's engine asks DuckDB's parser for each statement's
+    kind (``archiver.query.check_reads_only``); Trino has no parser here, and ``EXPLAIN ANALYZE``
+    would run (and bill) the query, so only plain queries pass. Both raise the core's
+    ``QueryRefusedError`` before anything runs, naming the statement found.
 
     Raises:
         QueryRefusedError: empty, several statements, or a statement that is not a query.
