@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from adapters.cli.demo import encoded_key_of
+from adapters.cli.main import main
 from adapters.config import load_config
+from archiver.keys import encode_key
 from archiver.layouts import read_compact_key
 
 if TYPE_CHECKING:
@@ -31,6 +33,11 @@ def compact_orders(environment: LocalEnvironment) -> LocalEnvironment:
     compact = f"{entry}    layout: compact\n    delivery: stream\n    batch: {{size: 7, window_seconds: 0}}\n"
     path.write_text(path.read_text().replace(entry, compact), encoding="utf-8")
     return dataclasses.replace(environment, config=load_config(path))
+
+
+def _lines_of(env: LocalEnvironment, key: str) -> list[dict[str, Any]]:
+    body = env.clients.s3.get_object(Bucket=env.config.bucket, Key=key)["Body"].read()
+    return [json.loads(line) for line in gzip.decompress(body).splitlines()]
 
 
 def _lines(env: LocalEnvironment) -> tuple[list[str], list[dict[str, Any]]]:
@@ -77,3 +84,11 @@ def test_run_with_stream_delivery_archives_every_deletion_exactly_once_in_compac
     summary = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
     assert summary[env.orders] == ["30", "0", "0", "0"]
     assert [line for line in err.splitlines() if line.startswith("WARNING")] == []
+
+    # and the readers read what the writer wrote: `archiver list` shows each of those deletions once
+    assert main(["list", "--config", env.config_path, "--table", env.orders, "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {(line["version"], line["objectKey"]) for line in listed} == {
+        (line["version"], key) for key in keys for line in _lines_of(env, key)
+    }
+    assert Counter(encode_key(line["key"]) for line in listed) == made
